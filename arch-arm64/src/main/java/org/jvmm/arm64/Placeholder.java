@@ -1,0 +1,1 @@
+package org.jvmm.arm64; /** placeholder */ final class Placeholder {}

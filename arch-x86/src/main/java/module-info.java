@@ -1,0 +1,5 @@
+/** x86-64: memory layout, Linux boot structures, ACPI tables, platform devices, and the KVM x86 backend. */
+module org.jvmm.x86 {
+    requires transitive org.jvmm.core;
+    requires org.jvmm.loader;
+}

@@ -1,0 +1,1 @@
+package org.jvmm.x86; /** placeholder */ final class Placeholder {}

@@ -1,0 +1,1 @@
+package org.jvmm.virtio; /** placeholder */ final class Placeholder {}

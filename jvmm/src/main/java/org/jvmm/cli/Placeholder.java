@@ -1,0 +1,1 @@
+package org.jvmm.cli; /** placeholder */ final class Placeholder {}

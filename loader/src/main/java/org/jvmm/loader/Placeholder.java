@@ -1,0 +1,1 @@
+package org.jvmm.loader; /** placeholder */ final class Placeholder {}

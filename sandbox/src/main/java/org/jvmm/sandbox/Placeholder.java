@@ -1,0 +1,1 @@
+package org.jvmm.sandbox; /** placeholder */ final class Placeholder {}
