@@ -2,4 +2,6 @@
 module org.jvmm.x86 {
     requires transitive org.jvmm.core;
     requires org.jvmm.loader;
+
+    exports org.jvmm.x86.cpu;
 }

@@ -1,1 +1,0 @@
-package org.jvmm.x86; /** placeholder */ final class Placeholder {}
