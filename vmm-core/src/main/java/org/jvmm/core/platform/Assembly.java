@@ -17,4 +17,14 @@ public interface Assembly {
      * {@link Vcpu#completeRead(long)}.
      */
     ExitAction handle(Vcpu vcpu, VcpuExit exit);
+
+    /**
+     * A machine-wide stop that a platform device asked for during a bus access (x86: the i8042's reset
+     * pulse, the ACPI sleep register's S5), or null. Such devices are ordinary bus devices and cannot end
+     * the machine themselves, so the loop asks after every port-I/O and MMIO exit, as crosvm's and
+     * Firecracker's event loops watch their reset eventfd: keep it to a volatile read.
+     */
+    default ExitAction.StopMachine requestedStop() {
+        return null;
+    }
 }

@@ -18,6 +18,8 @@ import org.jvmm.core.platform.ExitAction;
  * {@link VcpuExit}; port I/O goes to the port bus, MMIO to the MMIO bus, reads are completed with
  * {@link Vcpu#completeRead(long)}; everything else (halt, hypercalls, system events, failures) is asked
  * of the platform's {@link Assembly}, which says whether to go on, stop this vCPU or stop the machine.
+ * After a bus access the loop also asks the assembly whether a device requested a machine stop
+ * (a reset or power-off register written by the guest).
  *
  * <p>Each loop owns one platform thread for the vCPU's whole life, because Hypervisor.framework binds a
  * vCPU to the thread that created it; the vCPU is created on that thread.
@@ -180,6 +182,11 @@ public final class VcpuLoop {
                 }
             }
             if (observer != null) observer.onExit(id, exit, device, value, System.nanoTime() - started);
+            ExitAction.StopMachine stop = assembly.requestedStop();
+            if (stop != null) {
+                machine.stopMachine(stop.exitCode(), stop.reason());
+                return;
+            }
         }
     }
 
