@@ -1,1 +1,0 @@
-package org.jvmm.loader; /** placeholder */ final class Placeholder {}
