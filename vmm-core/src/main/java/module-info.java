@@ -17,6 +17,7 @@ module org.jvmm.core {
     exports org.jvmm.core.platform;
     exports org.jvmm.core.run;
     exports org.jvmm.core.sys;
+    exports org.jvmm.core.sys.linux;
 
     uses org.jvmm.core.platform.Platform;
 }

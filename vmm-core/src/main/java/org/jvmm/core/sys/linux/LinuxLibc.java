@@ -1,0 +1,713 @@
+package org.jvmm.core.sys.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import org.jvmm.core.sys.SysException;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * The libc calls jvmm makes on Linux, one FFM downcall each (glibc on x86-64 and arm64, LP64).
+ *
+ * <p>Each method follows the C function of the same name (the header is named on the method); a
+ * failing call throws {@link SysException} with the call, an argument summary, {@code strerror} and the
+ * errno name. Errno is captured with {@link Linker.Option#captureCallState} because the JVM may call libc
+ * itself between the downcall and any later read of {@code errno}.
+ *
+ * <p>Variadic functions ({@code open}, {@code ioctl}, {@code fcntl}, {@code prctl}) are declared with
+ * {@link Linker.Option#firstVariadicArg} so that arguments travel as the C calling convention passes
+ * variadic ones; only {@code int}, {@code long} and pointer shapes are declared, since the linker rejects
+ * {@code short} and {@code float} as variadic arguments (C promotes them anyway).
+ *
+ * <p>Downcall handles are linked lazily, per group of related calls, so that a helper process that
+ * needs only a few calls does not pay for linking the rest.
+ */
+public final class LinuxLibc {
+
+    private LinuxLibc() {}
+
+    // <fcntl.h>, <sys/mman.h>, <sys/eventfd.h>, <sys/socket.h>, <poll.h>, <termios.h>: asm-generic values
+    // shared by x86-64 and arm64.
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_NONBLOCK = 04000;
+    public static final int O_CLOEXEC = 02000000;
+    public static final int PROT_NONE = 0;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int PROT_EXEC = 4;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_PRIVATE = 2;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MFD_CLOEXEC = 1;
+    public static final int MFD_ALLOW_SEALING = 2;
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
+    public static final int AF_UNIX = 1;
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_SEQPACKET = 5;
+    public static final int SOCK_CLOEXEC = O_CLOEXEC;
+    public static final int SOL_SOCKET = 1;
+    public static final int SCM_RIGHTS = 1;
+    public static final int MSG_CTRUNC = 8;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    public static final int POLLIN = 1;
+    public static final int POLLOUT = 4;
+    public static final int POLLERR = 8;
+    public static final int POLLHUP = 0x10;
+    public static final int LOCK_SH = 1;
+    public static final int LOCK_EX = 2;
+    public static final int LOCK_NB = 4;
+    public static final int LOCK_UN = 8;
+    public static final int F_GETFD = 1;
+    public static final int F_SETFD = 2;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int FD_CLOEXEC = 1;
+    public static final int TCSANOW = 0;
+    public static final int TCSADRAIN = 1;
+    public static final int TCSAFLUSH = 2;
+    /** {@code <signal.h>}: do not restart interrupted system calls is the absence of this flag. */
+    public static final int SA_RESTART = 0x10000000;
+    public static final int PR_SET_NAME = 15;
+    public static final int PR_SET_NO_NEW_PRIVS = 38;
+    public static final int PR_SET_PDEATHSIG = 1;
+
+    /** {@code sizeof(struct termios)} in glibc: the opaque terminal state of {@link #tcgetattr}. */
+    public static final int TERMIOS_SIZE = 60;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    /** One errno capture buffer per thread: the hot path (KVM_RUN) must not allocate per call. */
+    private static final ThreadLocal<MemorySegment> STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(symbol, descriptor, options);
+    }
+
+    /** Links {@code name} with errno capture: the handle takes the capture segment first. */
+    private static MethodHandle linkErrno(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+        Linker.Option[] all = Arrays.copyOf(options, options.length + 1);
+        all[options.length] = CAPTURE_ERRNO;
+        return link(name, descriptor, all);
+    }
+
+    private static MemorySegment state() {
+        return STATE.get();
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static SysException fail(String call, int errno) {
+        return new SysException(call, errno, Errno.name(errno), strerror(errno));
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    private static int check(int result, MemorySegment state, String call) {
+        if (result < 0) throw fail(call, errno(state));
+        return result;
+    }
+
+    private static long check(long result, MemorySegment state, String call) {
+        if (result < 0) throw fail(call, errno(state));
+        return result;
+    }
+
+    // ---------------------------------------------------------------- <string.h>
+
+    private static final class Str {
+        static final MethodHandle STRERROR = link("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
+
+    /** {@code <string.h> strerror}: the system's text for {@code errno}. */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) Str.STRERROR.invokeExact(errno);
+            return s.equals(MemorySegment.NULL) ? "errno " + errno : s.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <fcntl.h>, <unistd.h>
+
+    private static final class Files {
+        static final MethodHandle OPEN = linkErrno("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+        static final MethodHandle CLOSE = linkErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle READ = linkErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle WRITE = linkErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle PREAD = linkErrno("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle PWRITE = linkErrno("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle FTRUNCATE = linkErrno("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle FCNTL = linkErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+    }
+
+    /** {@code <fcntl.h> open}: opens {@code path} with {@code flags} (and {@code mode} for O_CREAT). */
+    public static int open(String path, int flags, int mode) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            return check((int) Files.OPEN.invokeExact(st, a.allocateFrom(path), flags, mode), st, "open " + path);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> close}. */
+    public static void close(int fd) {
+        MemorySegment st = state();
+        try {
+            check((int) Files.CLOSE.invokeExact(st, fd), st, "close fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> read} into {@code buffer} (up to its size); returns the count, 0 at end of file. */
+    public static long read(int fd, MemorySegment buffer) {
+        MemorySegment st = state();
+        try {
+            return check((long) Files.READ.invokeExact(st, fd, buffer, buffer.byteSize()), st, "read fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> read} into {@code bytes[offset, offset + length)}; returns the count, 0 at end of file. */
+    public static int read(int fd, byte[] bytes, int offset, int length) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, length));
+            int n = (int) read(fd, buf.asSlice(0, length));
+            MemorySegment.copy(buf, JAVA_BYTE, 0, bytes, offset, n);
+            return n;
+        }
+    }
+
+    /** {@code <unistd.h> write} of all of {@code buffer} at most once; returns the count written. */
+    public static long write(int fd, MemorySegment buffer) {
+        MemorySegment st = state();
+        try {
+            return check((long) Files.WRITE.invokeExact(st, fd, buffer, buffer.byteSize()), st, "write fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> write} of {@code bytes[offset, offset + length)} at most once; returns the count written. */
+    public static int write(int fd, byte[] bytes, int offset, int length) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, length));
+            MemorySegment.copy(bytes, offset, buf, JAVA_BYTE, 0, length);
+            return (int) write(fd, buf.asSlice(0, length));
+        }
+    }
+
+    /** {@code <unistd.h> pread}: reads into {@code buffer} at file {@code offset}. */
+    public static long pread(int fd, MemorySegment buffer, long offset) {
+        MemorySegment st = state();
+        try {
+            return check((long) Files.PREAD.invokeExact(st, fd, buffer, buffer.byteSize(), offset), st,
+                    "pread fd " + fd + " at " + offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> pwrite}: writes {@code buffer} at file {@code offset}. */
+    public static long pwrite(int fd, MemorySegment buffer, long offset) {
+        MemorySegment st = state();
+        try {
+            return check((long) Files.PWRITE.invokeExact(st, fd, buffer, buffer.byteSize(), offset), st,
+                    "pwrite fd " + fd + " at " + offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> ftruncate}: sets the size of {@code fd} to {@code length} bytes. */
+    public static void ftruncate(int fd, long length) {
+        MemorySegment st = state();
+        try {
+            check((int) Files.FTRUNCATE.invokeExact(st, fd, length), st, "ftruncate fd " + fd + " to " + length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/file.h> flock}: {@code operation} is LOCK_SH, LOCK_EX or LOCK_UN, optionally | LOCK_NB. */
+    public static void flock(int fd, int operation) {
+        MemorySegment st = state();
+        try {
+            check((int) Files.FLOCK.invokeExact(st, fd, operation), st, "flock fd " + fd + " op " + operation);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <fcntl.h> fcntl} with an integer argument (F_GETFL, F_SETFL, F_GETFD, F_SETFD). */
+    public static int fcntl(int fd, int cmd, int arg) {
+        MemorySegment st = state();
+        try {
+            return check((int) Files.FCNTL.invokeExact(st, fd, cmd, arg), st, "fcntl fd " + fd + " cmd " + cmd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <sys/ioctl.h>
+
+    private static final class Ioctl {
+        static final MethodHandle WITH_LONG = linkErrno("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+        static final MethodHandle WITH_POINTER = linkErrno("ioctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
+    }
+
+    /**
+     * {@code <sys/ioctl.h> ioctl} with an integer argument (or none: pass 0); returns the non-negative result.
+     *
+     * @param name the request's name for the error message, such as {@code "KVM_CREATE_VM"}
+     */
+    public static int ioctl(int fd, String name, long request, long arg) {
+        MemorySegment st = state();
+        try {
+            return check((int) Ioctl.WITH_LONG.invokeExact(st, fd, request, arg), st, "ioctl " + name + " on fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/ioctl.h> ioctl} with a pointer argument; returns the non-negative result. */
+    public static int ioctl(int fd, String name, long request, MemorySegment arg) {
+        MemorySegment st = state();
+        try {
+            return check((int) Ioctl.WITH_POINTER.invokeExact(st, fd, request, arg), st, "ioctl " + name + " on fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code ioctl} with an integer argument that reports failure as {@code -errno} instead of throwing:
+     * for the vCPU run path, where EINTR is an expected answer and not an error.
+     */
+    public static int ioctlOrErrno(int fd, long request, long arg) {
+        MemorySegment st = state();
+        try {
+            int r = (int) Ioctl.WITH_LONG.invokeExact(st, fd, request, arg);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The {@link SysException} for an {@code ioctl} that {@link #ioctlOrErrno} reported as {@code -errno}. */
+    public static SysException ioctlFailure(int fd, String name, int errno) {
+        return fail("ioctl " + name + " on fd " + fd, errno);
+    }
+
+    // ---------------------------------------------------------------- <sys/mman.h>, <sys/eventfd.h>
+
+    private static final class Memory {
+        static final MethodHandle MMAP = linkErrno("mmap",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MethodHandle MUNMAP = linkErrno("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle MPROTECT = linkErrno("mprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle MEMFD_CREATE = linkErrno("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle EVENTFD = linkErrno("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+
+    /**
+     * {@code <sys/mman.h> mmap}: maps {@code length} bytes of {@code fd} at {@code offset} (fd -1 with
+     * MAP_ANONYMOUS) and returns a segment of that size. The caller unmaps it with {@link #munmap}.
+     */
+    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) {
+        MemorySegment st = state();
+        try {
+            MemorySegment p = (MemorySegment) Memory.MMAP.invokeExact(st, MemorySegment.NULL, length, prot, flags, fd, offset);
+            if (p.address() == -1L) {
+                throw fail("mmap %d bytes of fd %d at %d (prot %d, flags 0x%x)".formatted(length, fd, offset, prot, flags), errno(st));
+            }
+            return p.reinterpret(length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/mman.h> munmap} of a segment {@link #mmap} returned. */
+    public static void munmap(MemorySegment mapping) {
+        MemorySegment st = state();
+        try {
+            check((int) Memory.MUNMAP.invokeExact(st, mapping, mapping.byteSize()), st,
+                    "munmap 0x" + Long.toHexString(mapping.address()));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/mman.h> mprotect}: changes the protection of a mapping. */
+    public static void mprotect(MemorySegment mapping, int prot) {
+        MemorySegment st = state();
+        try {
+            check((int) Memory.MPROTECT.invokeExact(st, mapping, mapping.byteSize(), prot), st,
+                    "mprotect 0x" + Long.toHexString(mapping.address()) + " to " + prot);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/mman.h> memfd_create}: an anonymous file called {@code name} (for /proc only). */
+    public static int memfdCreate(String name, int flags) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            return check((int) Memory.MEMFD_CREATE.invokeExact(st, a.allocateFrom(name), flags), st, "memfd_create " + name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/eventfd.h> eventfd}. */
+    public static int eventfd(int initialValue, int flags) {
+        MemorySegment st = state();
+        try {
+            return check((int) Memory.EVENTFD.invokeExact(st, initialValue, flags), st, "eventfd");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <poll.h>
+
+    private static final class Poll {
+        static final MethodHandle POLL = linkErrno("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+
+    /** {@code struct pollfd}: {@code int fd; short events; short revents;}. */
+    private static final StructLayout POLLFD = MemoryLayout.structLayout(JAVA_INT.withName("fd"),
+            JAVA_SHORT.withName("events"), JAVA_SHORT.withName("revents"));
+
+    /**
+     * {@code <poll.h> poll} on {@code fds}, each waiting for {@code events}; returns each descriptor's
+     * {@code revents} (all zero on timeout). {@code timeoutMillis} -1 waits forever. An interrupted wait
+     * (EINTR) returns all zeros, like a timeout.
+     */
+    public static int[] poll(int[] fds, int events, int timeoutMillis) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment set = a.allocate(POLLFD, fds.length);
+            for (int i = 0; i < fds.length; i++) {
+                set.set(JAVA_INT, i * 8L, fds[i]);
+                set.set(JAVA_SHORT, i * 8L + 4, (short) events);
+            }
+            int r = (int) Poll.POLL.invokeExact(st, set, (long) fds.length, timeoutMillis);
+            if (r < 0 && errno(st) != Errno.EINTR) throw fail("poll " + Arrays.toString(fds), errno(st));
+            int[] revents = new int[fds.length];
+            if (r > 0) {
+                for (int i = 0; i < fds.length; i++) revents[i] = Short.toUnsignedInt(set.get(JAVA_SHORT, i * 8L + 6));
+            }
+            return revents;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <sys/socket.h>
+
+    private static final class Sockets {
+        static final MethodHandle SOCKETPAIR = linkErrno("socketpair",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle SENDMSG = linkErrno("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle RECVMSG = linkErrno("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    // struct msghdr (LP64): name 0, namelen 8, iov 16, iovlen 24, control 32, controllen 40, flags 48; size 56.
+    private static final long MSGHDR_SIZE = 56;
+    // struct cmsghdr (LP64): size_t len 0, int level 8, int type 12, data 16.
+    private static final long CMSG_HEADER = 16;
+
+    /** A message received with {@link #recvWithFds}: its bytes (empty at end of stream) and the descriptors it carried. */
+    public record Received(byte[] data, int[] fds) {}
+
+    /** {@code <sys/socket.h> socketpair}: two connected sockets. */
+    public static int[] socketpair(int domain, int type, int protocol) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pair = a.allocate(JAVA_INT, 2);
+            check((int) Sockets.SOCKETPAIR.invokeExact(st, domain, type, protocol, pair), st, "socketpair");
+            return pair.toArray(JAVA_INT);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static long cmsgSpace(int fdCount) {
+        return CMSG_HEADER + ((fdCount * 4L + 7) & ~7L);
+    }
+
+    /**
+     * {@code <sys/socket.h> sendmsg} of {@code data} with {@code fds} attached as SCM_RIGHTS (none if empty);
+     * returns the number of bytes sent. Never raises SIGPIPE (MSG_NOSIGNAL).
+     */
+    public static long sendWithFds(int socket, byte[] data, int[] fds) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(ADDRESS, 0, buf);
+            iov.set(JAVA_LONG, 8, data.length);
+            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            if (fds.length > 0) {
+                MemorySegment control = a.allocate(cmsgSpace(fds.length), 8);
+                control.set(JAVA_LONG, 0, CMSG_HEADER + fds.length * 4L);
+                control.set(JAVA_INT, 8, SOL_SOCKET);
+                control.set(JAVA_INT, 12, SCM_RIGHTS);
+                for (int i = 0; i < fds.length; i++) control.set(JAVA_INT, CMSG_HEADER + i * 4L, fds[i]);
+                msg.set(ADDRESS, 32, control);
+                msg.set(JAVA_LONG, 40, control.byteSize());
+            }
+            return check((long) Sockets.SENDMSG.invokeExact(st, socket, msg, MSG_NOSIGNAL), st,
+                    "sendmsg on fd " + socket + " with " + fds.length + " fds");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code <sys/socket.h> recvmsg} of up to {@code maxBytes} bytes and up to {@code maxFds} SCM_RIGHTS
+     * descriptors (received close-on-exec). If the peer sent more descriptors than fit, the ones that
+     * arrived are closed and the call fails with EMSGSIZE: a hostile peer cannot leak descriptors into us.
+     */
+    public static Received recvWithFds(int socket, int maxBytes, int maxFds) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, maxBytes));
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(ADDRESS, 0, buf);
+            iov.set(JAVA_LONG, 8, maxBytes);
+            MemorySegment control = a.allocate(cmsgSpace(Math.max(1, maxFds)), 8);
+            MemorySegment msg = a.allocate(MSGHDR_SIZE, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, control.byteSize());
+            long n = check((long) Sockets.RECVMSG.invokeExact(st, socket, msg, MSG_CMSG_CLOEXEC), st,
+                    "recvmsg on fd " + socket);
+            int[] fds = parseRights(control, msg.get(JAVA_LONG, 40));
+            if ((msg.get(JAVA_INT, 48) & MSG_CTRUNC) != 0 || fds.length > maxFds) {
+                for (int fd : fds) close(fd);
+                throw fail("recvmsg on fd " + socket + ": more than " + maxFds + " descriptors", 90 /* EMSGSIZE */);
+            }
+            return new Received(buf.asSlice(0, n).toArray(JAVA_BYTE), fds);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Walks the control messages the kernel wrote and collects every SCM_RIGHTS descriptor. */
+    private static int[] parseRights(MemorySegment control, long controlLength) {
+        int[] fds = new int[0];
+        long offset = 0;
+        long limit = Math.min(controlLength, control.byteSize());
+        while (offset + CMSG_HEADER <= limit) {
+            long len = control.get(JAVA_LONG, offset);
+            if (len < CMSG_HEADER || offset + len > limit) break;
+            if (control.get(JAVA_INT, offset + 8) == SOL_SOCKET && control.get(JAVA_INT, offset + 12) == SCM_RIGHTS) {
+                int count = (int) ((len - CMSG_HEADER) / 4);
+                int base = fds.length;
+                fds = Arrays.copyOf(fds, base + count);
+                for (int i = 0; i < count; i++) fds[base + i] = control.get(JAVA_INT, offset + CMSG_HEADER + i * 4L);
+            }
+            offset += (len + 7) & ~7L;
+        }
+        return fds;
+    }
+
+    // ---------------------------------------------------------------- <pthread.h>, <signal.h>
+
+    private static final class Signals {
+        static final MethodHandle PTHREAD_SELF = link("pthread_self", FunctionDescriptor.of(JAVA_LONG));
+        static final MethodHandle PTHREAD_KILL = link("pthread_kill", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT));
+        static final MethodHandle SIGACTION = linkErrno("sigaction", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        static final MethodHandle SIGRTMIN = link("__libc_current_sigrtmin", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    // glibc's struct sigaction (x86-64 and arm64): handler 0, sigset_t mask 8 (128 bytes), int flags 136,
+    // restorer 144; size 152. glibc's sigaction() fills in the restorer itself.
+    private static final long SIGACTION_SIZE = 152;
+    private static final long SA_FLAGS_OFFSET = 136;
+
+    /** {@code <pthread.h> pthread_self}: the calling thread's handle, for {@link #pthreadKill}. */
+    public static long pthreadSelf() {
+        try {
+            return (long) Signals.PTHREAD_SELF.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <signal.h> pthread_kill}: sends {@code signal} to the thread {@code thread}. */
+    public static void pthreadKill(long thread, int signal) {
+        try {
+            int r = (int) Signals.PTHREAD_KILL.invokeExact(thread, signal);
+            if (r != 0) throw fail("pthread_kill signal " + signal, r); // returns the error number itself
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code SIGRTMIN} as glibc defines it at run time (it reserves the first real-time signals for itself). */
+    public static int sigrtmin() {
+        try {
+            return (int) Signals.SIGRTMIN.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code <signal.h> sigaction}: installs {@code handler} (a native function address, or
+     * {@code MemorySegment.ofAddress(0)} for SIG_DFL) for {@code signal} with an empty mask and
+     * {@code flags}; returns the address of the handler it replaced.
+     */
+    public static long sigaction(int signal, MemorySegment handler, int flags) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment act = a.allocate(SIGACTION_SIZE, 8);
+            act.set(ADDRESS, 0, handler);
+            act.set(JAVA_INT, SA_FLAGS_OFFSET, flags);
+            MemorySegment old = a.allocate(SIGACTION_SIZE, 8);
+            check((int) Signals.SIGACTION.invokeExact(st, signal, act, old), st, "sigaction signal " + signal);
+            return old.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The address of the handler installed for {@code signal} now (0: SIG_DFL, 1: SIG_IGN). */
+    public static long currentSignalHandler(int signal) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment old = a.allocate(SIGACTION_SIZE, 8);
+            check((int) Signals.SIGACTION.invokeExact(st, signal, MemorySegment.NULL, old), st, "sigaction signal " + signal);
+            return old.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <termios.h>, <unistd.h>
+
+    private static final class Terminal {
+        static final MethodHandle ISATTY = link("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle TCGETATTR = linkErrno("tcgetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle TCSETATTR = linkErrno("tcsetattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle CFMAKERAW = link("cfmakeraw", FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    /** {@code <unistd.h> isatty}: whether {@code fd} is a terminal. */
+    public static boolean isatty(int fd) {
+        try {
+            return (int) Terminal.ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <termios.h> tcgetattr}: the terminal's state as an opaque {@code struct termios} ({@link #TERMIOS_SIZE} bytes). */
+    public static byte[] tcgetattr(int fd) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(TERMIOS_SIZE, 4);
+            check((int) Terminal.TCGETATTR.invokeExact(st, fd, t), st, "tcgetattr fd " + fd);
+            return t.toArray(JAVA_BYTE);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <termios.h> tcsetattr}: applies a state from {@link #tcgetattr} or {@link #cfmakeraw}; {@code when} is TCSANOW etc. */
+    public static void tcsetattr(int fd, int when, byte[] termios) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(TERMIOS_SIZE, 4);
+            MemorySegment.copy(termios, 0, t, JAVA_BYTE, 0, TERMIOS_SIZE);
+            check((int) Terminal.TCSETATTR.invokeExact(st, fd, when, t), st, "tcsetattr fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <termios.h> cfmakeraw}: a copy of {@code termios} changed to raw mode (the argument is unchanged). */
+    public static byte[] cfmakeraw(byte[] termios) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment t = a.allocate(TERMIOS_SIZE, 4);
+            MemorySegment.copy(termios, 0, t, JAVA_BYTE, 0, TERMIOS_SIZE);
+            Terminal.CFMAKERAW.invokeExact(t);
+            return t.toArray(JAVA_BYTE);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- <unistd.h>, <sys/prctl.h>
+
+    private static final class Process {
+        static final MethodHandle GETPID = link("getpid", FunctionDescriptor.of(JAVA_INT));
+        static final MethodHandle PRCTL = linkErrno("prctl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
+    /** {@code <unistd.h> getpid}. */
+    public static int getpid() {
+        try {
+            return (int) Process.GETPID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/prctl.h> prctl} with four integer arguments (pass 0 for unused ones). */
+    public static int prctl(int option, long arg2, long arg3, long arg4, long arg5) {
+        MemorySegment st = state();
+        try {
+            return check((int) Process.PRCTL.invokeExact(st, option, arg2, arg3, arg4, arg5), st, "prctl option " + option);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}
