@@ -1,0 +1,54 @@
+package org.jvmm.core.sys.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.jvmm.core.memory.GuestMemory;
+import org.jvmm.core.memory.MemoryRange;
+import org.jvmm.core.memory.MemoryRegion;
+import org.jvmm.core.sys.SysException;
+import org.junit.jupiter.api.Test;
+
+class LinuxGuestMemoryTest {
+
+    @Test
+    void regionsAreSharedMemfdsThatAnotherMappingSees() {
+        try (GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 0x10000),
+                new MemoryRange(0x100000, 0x2000)))) {
+            assertEquals(2, mem.regions().size());
+            MemoryRegion high = mem.regions().get(1);
+            assertTrue(high.fd() >= 0);
+            mem.write64(0x101008, 0xfeedfacecafebeefL);
+            // What a helper process does with the descriptor it receives: map it and see the guest's bytes.
+            MemorySegment helperView = LinuxLibc.mmap(0x2000, LinuxLibc.PROT_READ, LinuxLibc.MAP_SHARED, high.fd(), 0);
+            try {
+                assertEquals(0xfeedfacecafebeefL, helperView.get(ValueLayout.JAVA_LONG_UNALIGNED, 0x1008));
+            } finally {
+                LinuxLibc.munmap(helperView);
+            }
+            assertEquals(0, mem.read32(0xfffc), "fresh memory reads as zero");
+        }
+    }
+
+    @Test
+    void closeReleasesDescriptorsOnce() {
+        GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 0x1000)));
+        int fd = mem.regions().getFirst().fd();
+        mem.close();
+        mem.close(); // idempotent
+        SysException e = assertThrows(SysException.class, () -> LinuxLibc.fcntl(fd, LinuxLibc.F_GETFD, 0));
+        assertEquals(Errno.EBADF, e.errno());
+    }
+
+    @Test
+    void overlappingRangesAreRejectedWithoutLeaking() {
+        assertThrows(IllegalArgumentException.class, () -> LinuxGuestMemory.allocate(
+                List.of(new MemoryRange(0, 0x2000), new MemoryRange(0x1000, 0x1000))));
+        assertThrows(IllegalArgumentException.class, () -> new MemoryRange(0x800, 0x1000));
+        assertThrows(IllegalArgumentException.class, () -> new MemoryRange(0, 0));
+    }
+}
