@@ -3,4 +3,5 @@ module org.jvmm.loader {
     requires transitive org.jvmm.core;
 
     exports org.jvmm.loader;
+    exports org.jvmm.loader.initramfs;
 }
