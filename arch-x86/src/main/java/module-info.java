@@ -3,5 +3,9 @@ module org.jvmm.x86 {
     requires transitive org.jvmm.core;
     requires org.jvmm.loader;
 
+    exports org.jvmm.x86;
+    exports org.jvmm.x86.acpi;
+    exports org.jvmm.x86.boot;
     exports org.jvmm.x86.cpu;
+    exports org.jvmm.x86.devices;
 }
