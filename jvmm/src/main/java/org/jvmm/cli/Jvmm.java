@@ -1,0 +1,270 @@
+package org.jvmm.cli;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import jdk.jfr.Configuration;
+import jdk.jfr.Recording;
+import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.observe.JfrExitObserver;
+import org.jvmm.core.observe.StatsObserver;
+import org.jvmm.core.observe.TraceObserver;
+import org.jvmm.core.observe.VcpuExitEvent;
+import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.Platforms;
+import org.jvmm.core.run.Machine;
+import org.jvmm.core.run.MachineExit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code jvmm} command: boots a kernel in a virtual machine with the guest's serial console on the
+ * terminal.
+ *
+ * <p>Exit status: 0 when the guest powers off or reboots (or the user typed Ctrl-A x); 1 when the VMM
+ * or the guest failed, with the reason on standard error; 2 for anything the user must fix (a bad
+ * option, a missing file, no {@code /dev/kvm}), as one sentence on standard error and no stack trace.
+ */
+@Command(name = "jvmm", mixinStandardHelpOptions = true, versionProvider = Jvmm.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        subcommands = GuestKitCommand.class,
+        description = {
+            "Boots a Linux kernel in a virtual machine driven from Java through KVM.",
+            "The guest's serial console is this terminal: type Ctrl-A x to end the VM, Ctrl-A Ctrl-A to send Ctrl-A."},
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:the guest powered off or rebooted, or Ctrl-A x",
+            "1:the VMM or the guest failed (the reason is on standard error)",
+            "2:a usage or configuration error (one line on standard error)"})
+public final class Jvmm implements Callable<Integer> {
+
+    /** The kernel command line used when {@code --cmdline} is absent: the console on the first serial port. */
+    static final String DEFAULT_CMDLINE = "console=ttyS0";
+
+    /** The most vCPUs the command accepts; more would be a thread per vCPU for nothing. */
+    static final int MAX_CPUS = 256;
+
+    @Option(names = "--arch", paramLabel = "ARCH",
+            description = "Guest architecture: x86_64 or arm64 (default: the host's, ${DEFAULT-VALUE}).")
+    String arch = Platforms.hostArch();
+
+    @Option(names = "--kernel", paramLabel = "FILE",
+            description = "The kernel to boot: a bzImage or ELF vmlinux (x86_64), an Image (arm64).")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "An initial ramdisk (initramfs).")
+    Path initrd;
+
+    @Option(names = "--cmdline", paramLabel = "STR",
+            description = "The kernel command line (default: ${DEFAULT-VALUE}).")
+    String cmdline = DEFAULT_CMDLINE;
+
+    @Option(names = "--mem", paramLabel = "SIZE",
+            description = "Guest RAM: 512M, 2G or a number of bytes (default: ${DEFAULT-VALUE}).")
+    String mem = "512M";
+
+    @Option(names = "--cpus", paramLabel = "N", description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus = 1;
+
+    @Option(names = "--trace-exits", description = "Print one line per VM exit to standard error.")
+    boolean traceExits;
+
+    @Option(names = "--stats", description = "Print exit counts and handling-time percentiles when the VM stops.")
+    boolean stats;
+
+    @Option(names = "--jfr", paramLabel = "FILE",
+            description = "Write a JDK Flight Recorder recording, with one org.jvmm.VcpuExit event per exit, to FILE.")
+    Path jfr;
+
+    private final InputStream stdin;
+    private final OutputStream stdout;
+    private final PrintStream stderr;
+    private final boolean interactive;
+    private final Function<String, Platform> platforms;
+
+    private Jvmm(InputStream stdin, OutputStream stdout, PrintStream stderr, boolean interactive,
+                 Function<String, Platform> platforms) {
+        this.stdin = stdin;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.interactive = interactive;
+        this.platforms = platforms;
+    }
+
+    /** Runs the command on the process's standard streams and exits with its status. */
+    public static void main(String[] args) {
+        // Unbuffered: the guest's console output must appear as the guest writes it.
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        System.exit(execute(args, System.in, out, System.err, true));
+    }
+
+    /**
+     * Runs the command with the given streams and returns its exit status; never calls {@code System.exit}.
+     *
+     * @param interactive whether {@code stdin} is the process's standard input, which may then be put
+     *                    into raw mode if it is a terminal
+     */
+    static int execute(String[] args, InputStream stdin, OutputStream stdout, PrintStream stderr, boolean interactive) {
+        return execute(args, stdin, stdout, stderr, interactive, Platforms::forArch);
+    }
+
+    /** As {@link #execute(String[], InputStream, OutputStream, PrintStream, boolean)}, with the platforms given: for tests. */
+    static int execute(String[] args, InputStream stdin, OutputStream stdout, PrintStream stderr, boolean interactive,
+                       Function<String, Platform> platforms) {
+        CommandLine cli = new CommandLine(new Jvmm(stdin, stdout, stderr, interactive, platforms));
+        cli.setOut(new PrintWriter(stdout, true));
+        cli.setErr(new PrintWriter(stderr, true));
+        cli.setParameterExceptionHandler((e, a) -> {
+            stderr.println("jvmm: " + withoutPeriod(firstLine(e.getMessage())) + "; run jvmm --help for the options.");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, commandLine, parsed) -> {
+            if (e instanceof ConfigurationException) {
+                stderr.println("jvmm: " + firstLine(e.getMessage()));
+                return 2;
+            }
+            stderr.println("jvmm: failed: " + firstLine(String.valueOf(e.getMessage() == null ? e : e.getMessage())));
+            if (Boolean.getBoolean("jvmm.debug")) e.printStackTrace(stderr);
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Options o = validate();
+        Platform platform = platforms.apply(o.arch());
+
+        AtomicReference<Machine> running = new AtomicReference<>();
+        AtomicBoolean escaped = new AtomicBoolean();
+        Runnable endByEscape = () -> {
+            escaped.set(true);
+            Machine m = running.get();
+            if (m != null) m.stop("terminated by Ctrl-A x");
+        };
+        InputStream consoleIn = new EscapingInputStream(stdin, endByEscape);
+
+        Machine.Builder builder = Machine.builder(platform)
+                .kernel(o.kernel()).memory(o.memoryBytes()).cpus(o.cpus()).cmdline(o.cmdline())
+                .console(consoleIn, stdout);
+        if (o.initrd() != null) builder.initrd(o.initrd());
+        if (traceExits) builder.observer(new TraceObserver(stderr));
+        StatsObserver statistics = stats ? new StatsObserver(stderr) : null;
+        if (statistics != null) builder.observer(statistics);
+        // Installed always: it commits only while a recording enables the event (--jfr,
+        // -XX:StartFlightRecording or jcmd JFR.start), and costs nanoseconds against exits of microseconds.
+        builder.observer(new JfrExitObserver());
+
+        Recording recording = o.jfr() == null ? null : startRecording(o.jfr());
+        try (Terminal terminal = interactive ? Terminal.rawIfTerminal() : Terminal.none();
+             Machine machine = builder.build()) {
+            if (statistics != null) statistics.buses(machine.mmioBus(), machine.pioBus());
+            running.set(machine);
+            if (escaped.get()) machine.stop("terminated by Ctrl-A x");
+            MachineExit exit = machine.run();
+            terminal.close(); // before printing: a raw terminal would not return the carriage
+            if (escaped.get()) {
+                stderr.println("jvmm: terminated by Ctrl-A x");
+                return 0;
+            }
+            if (exit.exitCode() != 0) {
+                stderr.println("jvmm: " + firstLine(exit.reason()));
+                return 1;
+            }
+            return 0;
+        } finally {
+            if (recording != null) {
+                recording.stop(); // writes the destination file
+                recording.close();
+            }
+        }
+    }
+
+    /** The options checked and converted, or a {@link ConfigurationException} naming what to fix. */
+    private Options validate() {
+        String host = Platforms.hostArch();
+        checkArch(arch, host);
+        checkReadable(kernel, "--kernel", "kernel");
+        if (initrd != null) checkReadable(initrd, "--initrd", "initrd");
+        long bytes = MemorySize.parse(mem);
+        if (cpus < 1 || cpus > MAX_CPUS) {
+            throw new ConfigurationException("Invalid --cpus " + cpus + ": give a number from 1 to " + MAX_CPUS + ".");
+        }
+        if (jfr != null) {
+            Path dir = jfr.toAbsolutePath().getParent();
+            if (dir == null || !Files.isDirectory(dir) || !Files.isWritable(dir)) {
+                throw new ConfigurationException("Cannot write the recording '" + jfr
+                        + "': its directory must exist and be writable.");
+            }
+        }
+        return new Options(arch, kernel, initrd, cmdline, bytes, cpus, jfr);
+    }
+
+    private record Options(String arch, Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, Path jfr) {}
+
+    /**
+     * Rejects an architecture jvmm does not know, and one this host cannot run: KVM and
+     * Hypervisor.framework both run guests of the host's own architecture only.
+     */
+    static void checkArch(String arch, String host) {
+        if (!arch.equals("x86_64") && !arch.equals("arm64")) {
+            throw new ConfigurationException("Unknown architecture '" + arch + "': use --arch x86_64 or --arch arm64.");
+        }
+        if (!arch.equals(host)) {
+            String needs = arch.equals("arm64") ? "an arm64 host with KVM or a Mac" : "an x86_64 host with KVM or an Intel Mac";
+            throw new ConfigurationException(arch + " guests need " + needs + "; this host is " + host + ".");
+        }
+    }
+
+    private static void checkReadable(Path file, String option, String what) {
+        if (file == null) {
+            throw new ConfigurationException("No " + what + " given: pass " + option + " FILE.");
+        }
+        if (!Files.exists(file)) {
+            throw new ConfigurationException("The " + what + " file '" + file + "' does not exist: check the path given to " + option + ".");
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new ConfigurationException("The " + what + " file '" + file
+                    + "' cannot be read: give " + option + " a readable regular file.");
+        }
+    }
+
+    private static Recording startRecording(Path file) throws Exception {
+        Recording recording = new Recording(Configuration.getConfiguration("default"));
+        recording.enable(VcpuExitEvent.NAME);
+        recording.setToDisk(true);
+        recording.setDestination(file);
+        recording.start();
+        return recording;
+    }
+
+    /** Keeps the promise of one line on standard error, whatever text a lower layer produced. */
+    private static String firstLine(String message) {
+        if (message == null || message.isBlank()) return "unknown error";
+        return message.strip().lines().findFirst().orElse("").strip();
+    }
+
+    private static String withoutPeriod(String s) {
+        return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    /** The version {@code --version} prints: the module's, when run from the jars. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Jvmm.class.getModule().getDescriptor() == null ? null
+                    : Jvmm.class.getModule().getDescriptor().rawVersion().orElse(null);
+            return new String[] {"jvmm " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,1 +1,0 @@
-package org.jvmm.cli; /** placeholder */ final class Placeholder {}

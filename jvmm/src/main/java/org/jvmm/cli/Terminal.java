@@ -1,0 +1,63 @@
+package org.jvmm.cli;
+
+import org.jvmm.core.sys.linux.LinuxLibc;
+
+/**
+ * The controlling terminal switched to raw mode while the guest owns it, and restored afterwards.
+ *
+ * <p>Raw mode hands every key to the guest unchanged (Ctrl-C interrupts the guest's program, not jvmm;
+ * Ctrl-A x is the way out) and turns off local echo, which the guest's own line discipline does.
+ * The saved settings are restored by {@link #close()} and, for SIGTERM/SIGINT or {@code System.exit}, by a
+ * shutdown hook, so the user never gets a terminal left raw.
+ */
+final class Terminal implements AutoCloseable {
+
+    private static final int STDIN = 0;
+    private static final Terminal NONE = new Terminal(null);
+
+    private final Runnable restore;
+    private final Thread hook;
+    private boolean restored;
+
+    private Terminal(Runnable restore) {
+        this.restore = restore;
+        this.hook = restore == null ? null : new Thread(this::restoreOnce, "jvmm-terminal-restore");
+        if (hook != null) Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** A terminal that does nothing: standard input is not a terminal, or is not the process's. */
+    static Terminal none() {
+        return NONE;
+    }
+
+    /** Puts standard input into raw mode if it is a terminal; otherwise {@link #none()}. */
+    static Terminal rawIfTerminal() {
+        if (!System.getProperty("os.name", "").equals("Linux") || !LinuxLibc.isatty(STDIN)) return none();
+        byte[] saved = LinuxLibc.tcgetattr(STDIN);
+        // The hook is registered before the switch, so no exit path can leave the terminal raw.
+        Terminal terminal = new Terminal(() -> LinuxLibc.tcsetattr(STDIN, LinuxLibc.TCSADRAIN, saved));
+        LinuxLibc.tcsetattr(STDIN, LinuxLibc.TCSADRAIN, LinuxLibc.cfmakeraw(saved));
+        return terminal;
+    }
+
+    @Override
+    public void close() {
+        if (hook == null) return;
+        restoreOnce();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // The hook is running or has run: it restores the terminal itself.
+        }
+    }
+
+    private synchronized void restoreOnce() {
+        if (restored) return;
+        restored = true;
+        try {
+            restore.run();
+        } catch (RuntimeException terminalGone) {
+            // The terminal was hung up or closed: there is nothing left to restore.
+        }
+    }
+}
