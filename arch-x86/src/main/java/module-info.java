@@ -8,4 +8,6 @@ module org.jvmm.x86 {
     exports org.jvmm.x86.boot;
     exports org.jvmm.x86.cpu;
     exports org.jvmm.x86.devices;
+
+    provides org.jvmm.core.platform.Platform with org.jvmm.x86.X86Platform;
 }

@@ -2,6 +2,7 @@ package org.jvmm.x86;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jvmm.core.memory.MemoryRange;
 
 /**
  * The guest-physical memory map of a jvmm x86-64 machine: every address jvmm itself chooses, each with
@@ -159,20 +160,15 @@ public final class X86Layout {
     /** The largest: 1 TiB, far beyond anything this machine can back, and well inside 48-bit addresses. */
     public static final long MAX_MEMORY = 1024 * GiB;
 
-    /** One block of guest RAM: {@code [start, start + size)}. */
-    public record RamRange(long start, long size) {
-        public long end() { return start + size; }
-    }
-
     /**
      * Where {@code memoryBytes} of RAM go: from 0 up to 3 GiB, the rest from 4 GiB. Guest memory regions
      * and the e820 map are both derived from this, so they always agree.
      */
-    public static List<RamRange> ramRanges(long memoryBytes) {
-        List<RamRange> ranges = new ArrayList<>(2);
-        ranges.add(new RamRange(0, Math.min(memoryBytes, MMIO_HOLE_START)));
+    public static List<MemoryRange> ramRanges(long memoryBytes) {
+        List<MemoryRange> ranges = new ArrayList<>(2);
+        ranges.add(new MemoryRange(0, Math.min(memoryBytes, MMIO_HOLE_START)));
         if (memoryBytes > MMIO_HOLE_START) {
-            ranges.add(new RamRange(HIGH_MEMORY_START, memoryBytes - MMIO_HOLE_START));
+            ranges.add(new MemoryRange(HIGH_MEMORY_START, memoryBytes - MMIO_HOLE_START));
         }
         return List.copyOf(ranges);
     }

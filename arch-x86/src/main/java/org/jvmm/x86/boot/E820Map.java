@@ -2,6 +2,7 @@ package org.jvmm.x86.boot;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.x86.X86Layout;
 
 /** Builds the e820 map of a jvmm x86 machine from {@link X86Layout}: the kernel's view of RAM. */
@@ -21,8 +22,8 @@ public final class E820Map {
         List<E820Entry> map = new ArrayList<>();
         map.add(new E820Entry(0, X86Layout.EBDA_START, E820Entry.RAM));
         map.add(new E820Entry(X86Layout.EBDA_START, X86Layout.HIGH_RAM_START - X86Layout.EBDA_START, E820Entry.RESERVED));
-        for (X86Layout.RamRange r : X86Layout.ramRanges(memoryBytes)) {
-            long start = Math.max(r.start(), X86Layout.HIGH_RAM_START);
+        for (MemoryRange r : X86Layout.ramRanges(memoryBytes)) {
+            long start = Math.max(r.guestAddress(), X86Layout.HIGH_RAM_START);
             if (r.end() > start) map.add(new E820Entry(start, r.end() - start, E820Entry.RAM));
         }
         return List.copyOf(map);
