@@ -1,1 +1,0 @@
-package org.jvmm.virtio; /** placeholder */ final class Placeholder {}
