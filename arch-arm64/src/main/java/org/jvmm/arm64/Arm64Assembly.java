@@ -1,0 +1,89 @@
+package org.jvmm.arm64;
+
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.jvmm.arm64.psci.Psci;
+import org.jvmm.arm64.psci.PsciAction;
+import org.jvmm.arm64.psci.PsciResult;
+import org.jvmm.core.hypervisor.Vcpu;
+import org.jvmm.core.hypervisor.VcpuExit;
+import org.jvmm.core.platform.Assembly;
+import org.jvmm.core.platform.ExitAction;
+
+/**
+ * jvmm's arm64 machine once built: the boot plan it was loaded with and the PSCI state that answers the
+ * guest's HVC/SMC calls.
+ *
+ * <p>The backends (HVF arm64, KVM arm64) are not written yet, so {@link #initVcpu} is a placeholder: it
+ * needs arch-specific register access ({@code Arm64Vcpu}, to come with them). What it must do is fixed by
+ * booting.rst: vCPU 0 starts at {@link Arm64BootPlan#kernelAddress()} in EL1h with DAIF masked (CPSR 0x3c5),
+ * the MMU off, X0 = {@link Arm64BootPlan#fdtAddress()}, X1–X3 = 0, MPIDR_EL1 = {@link Arm64Layout#mpidr};
+ * the others wait in {@link #awaitStart} for the guest's PSCI CPU_ON.
+ */
+public final class Arm64Assembly implements Assembly {
+
+    private final Arm64BootPlan plan;
+    private final Psci psci;
+    private final BlockingQueue<PsciAction.StartCpu>[] starts;
+
+    @SuppressWarnings("unchecked")
+    Arm64Assembly(Arm64BootPlan plan, Psci psci, int cpus) {
+        this.plan = plan;
+        this.psci = psci;
+        this.starts = new BlockingQueue[cpus];
+        for (int i = 0; i < cpus; i++) starts[i] = new LinkedBlockingQueue<>();
+    }
+
+    /** Where everything was loaded. */
+    public Arm64BootPlan plan() { return plan; }
+
+    /** The PSCI state machine of this machine. */
+    public Psci psci() { return psci; }
+
+    @Override
+    public void initVcpu(Vcpu vcpu) {
+        throw new UnsupportedOperationException("arm64 vCPU initialisation needs an arm64 backend (KVM arm64 or"
+                + " Hypervisor.framework), which this build does not have yet");
+    }
+
+    /**
+     * Blocks a powered-off secondary vCPU's thread until the guest starts it with CPU_ON, and returns where
+     * it starts. The backend then sets PC and X0 and calls {@link Psci#cpuStarted}.
+     */
+    public PsciAction.StartCpu awaitStart(int cpu) throws InterruptedException {
+        return starts[cpu].take();
+    }
+
+    @Override
+    public ExitAction handle(Vcpu vcpu, VcpuExit exit) {
+        return switch (exit) {
+            case VcpuExit.Hypercall h when h.conduit() != VcpuExit.Hypercall.Conduit.VMCALL -> psciCall(vcpu, h);
+            case VcpuExit.SystemEvent e -> switch (e.kind()) {
+                case POWER_OFF -> new ExitAction.StopMachine(0, "the guest powered off");
+                case RESET -> new ExitAction.StopMachine(0, "the guest asked for a reset");
+                case CRASH -> new ExitAction.StopMachine(1, "the guest reported a crash");
+            };
+            case VcpuExit.Halt h -> ExitAction.CONTINUE;
+            case VcpuExit.Canceled c -> ExitAction.CONTINUE;
+            default -> new ExitAction.StopMachine(1, "vCPU " + vcpu.id() + " stopped: " + exit);
+        };
+    }
+
+    private ExitAction psciCall(Vcpu vcpu, VcpuExit.Hypercall h) {
+        PsciResult r = psci.call(vcpu.id(), h.function(), h.arg0(), h.arg1(), h.arg2());
+        return switch (r.action()) {
+            case PsciAction.Resume ignored -> {
+                vcpu.completeRead(r.x0());
+                yield ExitAction.CONTINUE;
+            }
+            case PsciAction.StartCpu s -> {
+                starts[s.cpu()].add(s);
+                vcpu.completeRead(r.x0());
+                yield ExitAction.CONTINUE;
+            }
+            case PsciAction.StopCaller ignored -> ExitAction.STOP_VCPU;
+            case PsciAction.PowerOff ignored -> new ExitAction.StopMachine(0, "the guest powered off (PSCI SYSTEM_OFF)");
+            case PsciAction.Reset ignored -> new ExitAction.StopMachine(0, "the guest asked for a reset (PSCI SYSTEM_RESET)");
+        };
+    }
+}

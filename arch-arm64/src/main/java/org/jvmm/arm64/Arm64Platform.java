@@ -1,0 +1,175 @@
+package org.jvmm.arm64;
+
+import static org.jvmm.arm64.Arm64Layout.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.jvmm.arm64.fdt.MachineDeviceTree;
+import org.jvmm.arm64.psci.Psci;
+import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.bus.Bus;
+import org.jvmm.core.hypervisor.Hypervisor;
+import org.jvmm.core.hypervisor.Vm;
+import org.jvmm.core.memory.GuestMemory;
+import org.jvmm.core.memory.MemoryRange;
+import org.jvmm.core.memory.MemoryRegion;
+import org.jvmm.core.platform.Assembly;
+import org.jvmm.core.platform.DeviceDescription;
+import org.jvmm.core.platform.MachineConfig;
+import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.Platforms;
+import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.loader.Arm64Image;
+import org.jvmm.loader.KernelImage;
+
+/**
+ * jvmm's arm64 machine: QEMU-virt-compatible layout ({@link Arm64Layout}), a device tree describing it,
+ * direct kernel boot per booting.rst, and PSCI in the VMM.
+ *
+ * <p>State of this platform: the layout, device tree, kernel/initrd/FDT placement and PSCI are complete and
+ * tested; no arm64 hypervisor backend exists yet (HVF arm64 and KVM arm64 come later), so
+ * {@link #openHypervisor()} refuses and {@link Arm64Assembly#initVcpu} is a placeholder.
+ */
+public final class Arm64Platform implements Platform {
+
+    /** The smallest guest RAM accepted: room for a small kernel, an initrd and the FDT block. */
+    public static final long MIN_RAM_SIZE = 32 * MiB;
+
+    @Override
+    public String arch() {
+        return "arm64";
+    }
+
+    @Override
+    public Hypervisor openHypervisor() {
+        String host = Platforms.hostArch();
+        if (!host.equals("arm64")) {
+            throw new ConfigurationException("arm64 guests need an arm64 host with KVM or a Mac with Apple silicon; this host is "
+                    + host + ".");
+        }
+        throw new ConfigurationException("This jvmm build has no arm64 hypervisor backend yet; use --dump-dtb to inspect"
+                + " the machine it would build, or run x86_64 guests.");
+    }
+
+    /**
+     * Allocates RAM at {@link Arm64Layout#RAM_BASE}: on Linux one memfd mapped shared, so vhost-user helpers
+     * can map it; elsewhere (macOS, until the HVF backend brings its own mmap'd, 16 KiB-aligned allocator)
+     * an unshareable {@link Arena} segment.
+     */
+    @Override
+    public GuestMemory allocateMemory(MachineConfig config) {
+        long size = checkRamSize(config.memoryBytes());
+        if (System.getProperty("os.name", "").startsWith("Linux")) {
+            return LinuxGuestMemory.allocate(List.of(new MemoryRange(RAM_BASE, size)));
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment ram = arena.allocate(size, 64 * KiB);
+        return new GuestMemory(List.of(new MemoryRegion(RAM_BASE, ram, -1, 0)), arena::close);
+    }
+
+    @Override
+    public Assembly assemble(Vm vm, MachineConfig config, Bus mmio, Bus pio, List<DeviceDescription> extraDevices) {
+        checkCpus(config.cpus());
+        long ramSize = checkRamSize(config.memoryBytes());
+        GuestMemory memory = vm.memory();
+        if (!memory.contains(RAM_BASE, ramSize)) {
+            throw new IllegalStateException("guest memory " + memory.regions() + " does not hold RAM at 0x"
+                    + Long.toHexString(RAM_BASE) + " of " + ramSize + " bytes: allocate it with allocateMemory");
+        }
+        Arm64Image kernel = readKernel(config.kernel());
+        byte[] initrd = config.initrd().map(Arm64Platform::readInitrd).orElse(new byte[0]);
+        Arm64BootPlan plan = Arm64BootPlan.plan(ramSize, kernel.textOffset(), kernel.loadSize(), initrd.length);
+        byte[] dtb = deviceTree(config, plan, extraDevices);
+
+        memory.write(plan.kernelAddress(), kernel.image());
+        if (initrd.length > 0) memory.write(plan.initrdAddress(), initrd);
+        memory.write(plan.fdtAddress(), dtb);
+
+        long[] mpidrs = new long[config.cpus()];
+        for (int i = 0; i < mpidrs.length; i++) mpidrs[i] = mpidr(i);
+        // A secondary may start anywhere in RAM with 4-byte instruction alignment; anything else is INVALID_ADDRESS.
+        Psci psci = new Psci(mpidrs, entry -> (entry & 3) == 0 && memory.contains(entry, 4));
+        return new Arm64Assembly(plan, psci, config.cpus());
+    }
+
+    /**
+     * The device tree blob jvmm would boot {@code config} with, given the virtio {@code devices} other modules
+     * placed: what {@code jvmm --arch arm64 --dump-dtb FILE} writes. Reads the initrd's size (not the kernel)
+     * to place it; the kernel must then fit below the initrd, which {@link #assemble} checks.
+     *
+     * @throws ConfigurationException if the CPU count, memory size or initrd cannot work
+     */
+    public byte[] deviceTree(MachineConfig config, List<DeviceDescription> devices) {
+        checkCpus(config.cpus());
+        long ramSize = checkRamSize(config.memoryBytes());
+        long initrdSize = config.initrd().map(Arm64Platform::fileSize).orElse(0L);
+        Arm64BootPlan plan = Arm64BootPlan.plan(ramSize, 0, 0, initrdSize);
+        return deviceTree(config, plan, devices);
+    }
+
+    private static byte[] deviceTree(MachineConfig config, Arm64BootPlan plan, List<DeviceDescription> devices) {
+        byte[] dtb = MachineDeviceTree.build(new MachineDeviceTree.Config(config.cpus(), config.memoryBytes(),
+                config.cmdline(), plan.initrdAddress(), plan.initrdEnd(), devices));
+        if (dtb.length > FDT_MAX_SIZE) {
+            throw new ConfigurationException("The device tree grew to " + dtb.length + " bytes, beyond the 2 MiB an arm64"
+                    + " kernel accepts; shorten the command line or attach fewer devices.");
+        }
+        return dtb;
+    }
+
+    private static void checkCpus(int cpus) {
+        if (cpus > MAX_CPUS) {
+            throw new ConfigurationException("arm64 guests can have at most " + MAX_CPUS + " vCPUs (the GIC redistributor"
+                    + " window of the layout); ask for fewer.");
+        }
+    }
+
+    private static long checkRamSize(long bytes) {
+        if (bytes < MIN_RAM_SIZE || bytes > MAX_RAM_SIZE || bytes % RAM_GRANULE != 0) {
+            throw new ConfigurationException("arm64 guest memory must be a multiple of 2 MiB between " + (MIN_RAM_SIZE >> 20)
+                    + " MiB and " + (MAX_RAM_SIZE >> 20) + " MiB; " + bytes + " bytes is not.");
+        }
+        return bytes;
+    }
+
+    private static Arm64Image readKernel(Path file) {
+        KernelImage image = KernelImage.read(file);
+        if (!(image instanceof Arm64Image a)) {
+            throw new ConfigurationException(file + " is an x86 kernel; pass an arm64 Image (or Image.gz) for --arch arm64.");
+        }
+        if (a.bigEndian()) {
+            throw new ConfigurationException(file + " is a big-endian arm64 kernel; pass a little-endian arm64 Image.");
+        }
+        return a;
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new ConfigurationException("Cannot read the initrd " + file + " (" + e + "); pass a readable file.", e);
+        }
+    }
+
+    private static byte[] readInitrd(Path file) {
+        long size = fileSize(file);
+        if (size > MAX_INITRD_SIZE) {
+            throw new ConfigurationException("The initrd " + file + " is larger than " + (MAX_INITRD_SIZE >> 20)
+                    + " MiB; pass a smaller one.");
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes((int) size);
+        } catch (IOException e) {
+            throw new ConfigurationException("Cannot read the initrd " + file + " (" + e + "); pass a readable file.", e);
+        }
+    }
+
+    /** The largest initrd read into the heap (a Java array holds at most 2 GiB). */
+    static final long MAX_INITRD_SIZE = 1L << 30;
+
+}

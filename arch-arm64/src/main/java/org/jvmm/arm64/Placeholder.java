@@ -1,1 +1,0 @@
-package org.jvmm.arm64; /** placeholder */ final class Placeholder {}
