@@ -4,4 +4,5 @@ module org.jvmm.loader {
 
     exports org.jvmm.loader;
     exports org.jvmm.loader.initramfs;
+    exports org.jvmm.loader.kit;
 }
