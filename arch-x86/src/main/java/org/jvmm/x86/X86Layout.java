@@ -23,6 +23,7 @@ import org.jvmm.core.memory.MemoryRange;
  * 0xd000_0000  virtio-mmio window: 4 KiB slots, one per device
  * 0xfec0_0000  IOAPIC
  * 0xfee0_0000  local APIC
+ * 0xfeff_c000  KVM's identity-map page and real-mode TSS (Intel hosts), 4 pages
  * 0x1_0000_0000 RAM above 3 GiB, relocated past the hole
  * </pre>
  *
@@ -133,6 +134,14 @@ public final class X86Layout {
     public static final long IOAPIC = 0xfec0_0000L;
     /** The local APIC's register window: the architectural reset value of IA32_APIC_BASE. */
     public static final long LAPIC = 0xfee0_0000L;
+
+    /**
+     * The page KVM needs for its EPT identity map on Intel hosts (KVM_SET_IDENTITY_MAP_ADDR). In the hole,
+     * above the IOAPIC and LAPIC windows, where QEMU puts it: nothing of the guest's lives there.
+     */
+    public static final long KVM_IDENTITY_MAP = 0xfeff_c000L;
+    /** The three pages of KVM's real-mode TSS on Intel hosts (KVM_SET_TSS_ADDR), right after the identity map. */
+    public static final long KVM_TSS = 0xfeff_d000L;
 
     // ---- port I/O --------------------------------------------------------------------------------
 
