@@ -188,8 +188,8 @@ public final class GuestKit {
                 || !Files.isRegularFile(directory.resolve(INITRAMFS_FILE))) {
             throw new ConfigurationException("The guest kit in " + directory + " is incomplete; build it again with bin/guest-kit.");
         }
-        return new Kit(directory, Arch.of(arch), version, p.getProperty("kernel.package", ""),
-                p.getProperty("busybox.package", ""), words(p.getProperty("modules", "")), words(p.getProperty("builtin", "")));
+        return new Kit(directory, Arch.of(arch), version, nameAndVersion(p, "kernel.package"),
+                nameAndVersion(p, "busybox.package"), words(p.getProperty("modules", "")), words(p.getProperty("builtin", "")));
     }
 
     private static Kit assemble(Arch arch, Path out, DebianPackage kernelDeb, DebianPackage busyboxDeb,
@@ -322,6 +322,10 @@ public final class GuestKit {
             case "--deb" -> "busybox-static_1.35.0_amd64.deb";
             default -> ".guest/x86_64";
         };
+    }
+
+    private static String nameAndVersion(Properties p, String key) {
+        return (p.getProperty(key, "") + " " + p.getProperty(key + ".version", "")).strip();
     }
 
     private static List<String> words(String s) {
