@@ -2,7 +2,7 @@
  * The boot-protocol probe: a tiny 64-bit guest that checks, from inside, what a loader following
  * Linux's x86 boot protocol (Documentation/arch/x86/boot.rst) and ACPI 6.x must have prepared, and
  * reports one line per check on COM1 followed by "PROBE: PASS" or "PROBE: FAIL <first failed check>".
- * Then it asks for a reset through the i8042 (port 0x64, command 0xfe).
+ * Then it asks for a reset through the i8042 (port 0x64, command 0xfe), or leaves as probe.exit= says.
  *
  * The expected command line comes from the build (-DPROBE_CMDLINE="..."); the RAM size, CPU count and
  * the initrd's length and FNV-1a hash come from that command line (probe.mem=, probe.cpus=, probe.initrd=).
@@ -234,5 +234,15 @@ void probe_main(u64 bp, u64 running_at, u64 rflags, u64 cs, u64 linked_at) {
         puts(first_failure);
         puts("\n");
     }
-    outb(0x64, 0xfe);   /* pulse the reset line: jvmm ends the machine */
+    /* How to leave, chosen by the test: probe.exit=1 ACPI S5 power-off, 2 a triple fault, else i8042 reset. */
+    u64 how = param(cmdline, "probe.exit=", &found, 0);
+    if (found && how == 1) {
+        outb(0x600, (5 << 2) | 0x20);   /* FADT SLEEP_CONTROL_REG: SLP_TYP = \_S5_[0], SLP_EN */
+    } else if (found && how == 2) {
+        /* An empty IDT turns the #UD into #NP, #DF and then a shutdown (triple fault). */
+        struct { u16 limit; u64 base; } __attribute__((packed)) idtr = { 0, 0 };
+        __asm__ volatile("lidt %0; ud2" : : "m"(idtr));
+    } else {
+        outb(0x64, 0xfe);   /* pulse the reset line: jvmm ends the machine */
+    }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.run.Machine;
@@ -25,38 +26,39 @@ import org.jvmm.core.run.MachineExit;
  * Boots the probe guest through exactly the production path — {@code Platforms.forArch("x86_64")}, the
  * loader, the KVM backend, {@link Machine} — with an initrd and a command line, and reads its verdict
  * from COM1: the guest itself checks the zero page, command line, e820 map, initrd, long-mode state and
- * every ACPI checksum, then resets through the i8042, which must end the machine with status 0.
+ * every ACPI checksum, then leaves through the i8042 reset, ACPI S5 or a triple fault, each of which must
+ * end the machine with the documented status.
  */
 class ProbeBootTest {
 
-    static final long MEMORY = 64L << 20;
-    static final int CPUS = 2;
-    static final int INITRD_SIZE = 12288 + 123; // not a page multiple: the size must be exact
+    static final long MiB = 1L << 20;
 
-    @Test
-    void probeGuestFindsEverythingTheBootProtocolPromises() throws Exception {
+    @BeforeEach
+    void needKvm() {
         ProbeGuest.require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
-        Path work = Path.of("target", "probe").toAbsolutePath();
-        Files.createDirectories(work);
+    }
 
-        byte[] initrd = new byte[INITRD_SIZE];
-        new Random(8).nextBytes(initrd);
-        Path initrdFile = work.resolve("initrd.bin");
-        Files.write(initrdFile, initrd);
-        String user = "probe.mem=" + MEMORY + " probe.cpus=" + CPUS + " probe.initrd=" + INITRD_SIZE + ",0x"
-                + Integer.toHexString(fnv1a(initrd));
+    record Result(MachineExit exit, String console) {}
+
+    /** Builds a probe for this configuration, boots it, and returns how the machine ended and what COM1 showed. */
+    static Result boot(String name, long memory, int cpus, int initrdSize, String extra) throws Exception {
+        Path work = Path.of("target", "probe", name).toAbsolutePath();
+        Files.createDirectories(work);
+        byte[] initrd = new byte[initrdSize];
+        new Random(initrdSize).nextBytes(initrd);
+        Path initrdFile = Files.write(work.resolve("initrd.bin"), initrd);
+        String user = "probe.mem=" + memory + " probe.cpus=" + cpus + " probe.initrd=" + initrdSize + ",0x"
+                + Integer.toHexString(fnv1a(initrd)) + extra;
         // No console= in the user's line: the platform appends console=ttyS0, and the guest must see exactly that.
-        String expected = user + " console=ttyS0";
-        Path kernel = ProbeGuest.build(work, expected);
+        Path kernel = ProbeGuest.build(work, user + " console=ttyS0");
 
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        MachineExit exit;
         try (Machine m = Machine.builder(Platforms.forArch("x86_64")).kernel(kernel).initrd(initrdFile)
-                .cmdline(user).memory(MEMORY).cpus(CPUS).console(InputStream.nullInputStream(), console).build()) {
+                .cmdline(user).memory(memory).cpus(cpus).console(InputStream.nullInputStream(), console).build()) {
             ExecutorService guard = Executors.newSingleThreadExecutor();
             Future<MachineExit> run = guard.submit(m::run);
             try {
-                exit = run.get(120, TimeUnit.SECONDS); // a hang guard, not a timing assertion
+                return new Result(run.get(120, TimeUnit.SECONDS), text(console)); // a hang guard, not a timing assertion
             } catch (TimeoutException e) {
                 m.stop("hang guard");
                 throw new AssertionError("the probe did not finish; console so far:\n" + text(console));
@@ -64,15 +66,41 @@ class ProbeBootTest {
                 guard.shutdownNow();
             }
         }
-        String out = text(console);
+    }
+
+    static void assertAllChecksPassed(String out) throws Exception {
         assertTrue(out.contains("PROBE: PASS\n"), out);
         assertFalse(out.contains("PROBE: FAIL"), out);
         // Every check the probe's source makes reported "ok": none skipped, none lost on the way.
-        long checks = Pattern.compile("\\bcheck\\(\"").matcher(Files.readString(ProbeGuest.sources().resolve("probe.c"))).results().count();
+        long checks = Pattern.compile("\\bcheck\\(\"").matcher(Files.readString(ProbeGuest.sources().resolve("probe.c")))
+                .results().count();
         assertTrue(checks >= 25, "the probe source should make its checks: " + checks);
         assertEquals(checks, out.lines().filter(l -> l.startsWith("PROBE: ok")).count(), out);
-        assertEquals(0, exit.exitCode(), exit + "\n" + out);
-        assertTrue(exit.reason().contains("reset"), exit.reason());
+    }
+
+    @Test
+    void probeGuestFindsEverythingTheBootProtocolPromisesAndResetsThroughTheI8042() throws Exception {
+        Result r = boot("reset", 64 * MiB, 2, 12288 + 123, "");
+        assertAllChecksPassed(r.console());
+        assertEquals(0, r.exit().exitCode(), r.exit() + "\n" + r.console());
+        assertTrue(r.exit().reason().contains("reset"), r.exit().reason());
+    }
+
+    @Test
+    void aGuestWithRamAboveTheHolePowersOffThroughAcpiS5() throws Exception {
+        Result r = boot("s5-high-memory", 3584 * MiB, 3, 4096, " probe.exit=1");
+        assertAllChecksPassed(r.console());
+        assertEquals(0, r.exit().exitCode(), r.exit() + "\n" + r.console());
+        assertTrue(r.exit().reason().contains("powered off"), r.exit().reason());
+    }
+
+    @Test
+    void aTripleFaultEndsTheMachineWithStatusOneAndTheRegisters() throws Exception {
+        Result r = boot("triple-fault", 64 * MiB, 1, 100, " probe.exit=2");
+        assertAllChecksPassed(r.console());
+        assertEquals(1, r.exit().exitCode(), r.exit() + "\n" + r.console());
+        assertTrue(r.exit().reason().contains("shut down"), r.exit().reason());
+        assertTrue(r.exit().reason().toLowerCase().contains("rip"), "a register dump: " + r.exit().reason());
     }
 
     private static String text(ByteArrayOutputStream b) {
