@@ -5,7 +5,7 @@ import org.jvmm.core.sys.linux.LinuxLibc;
 /**
  * The controlling terminal switched to raw mode while the guest owns it, and restored afterwards.
  *
- * <p>Raw mode hands every key to the guest unchanged (Ctrl-C interrupts the guest's program, not jvmm;
+ * <p>Raw input hands every key to the guest unchanged (Ctrl-C interrupts the guest's program, not jvmm;
  * Ctrl-A x is the way out) and turns off local echo, which the guest's own line discipline does.
  * The saved settings are restored by {@link #close()} and, for SIGTERM/SIGINT or {@code System.exit}, by a
  * shutdown hook, so the user never gets a terminal left raw.
@@ -13,6 +13,8 @@ import org.jvmm.core.sys.linux.LinuxLibc;
 final class Terminal implements AutoCloseable {
 
     private static final int STDIN = 0;
+    private static final int C_OFLAG_OFFSET = 4; // little-endian: the low byte of c_oflag
+    private static final int OPOST = 0x1;
     private static final Terminal NONE = new Terminal(null);
 
     private final Runnable restore;
@@ -36,8 +38,20 @@ final class Terminal implements AutoCloseable {
         byte[] saved = LinuxLibc.tcgetattr(STDIN);
         // The hook is registered before the switch, so no exit path can leave the terminal raw.
         Terminal terminal = new Terminal(() -> LinuxLibc.tcsetattr(STDIN, LinuxLibc.TCSADRAIN, saved));
-        LinuxLibc.tcsetattr(STDIN, LinuxLibc.TCSADRAIN, LinuxLibc.cfmakeraw(saved));
+        LinuxLibc.tcsetattr(STDIN, LinuxLibc.TCSADRAIN, withOutputProcessing(LinuxLibc.cfmakeraw(saved)));
         return terminal;
+    }
+
+    /**
+     * Turns output processing back on after {@code cfmakeraw}, as QEMU's stdio console does: the guest's
+     * own line discipline already sends CR LF, and jvmm's lines on standard error (the trace, the
+     * statistics, messages) need the terminal's newline translation to not step down the screen.
+     * {@code struct termios} starts {@code c_iflag, c_oflag} as 32-bit flags (bits/termios-struct.h) and
+     * {@code OPOST} is bit 0 of {@code c_oflag} (asm-generic/termbits.h), on x86-64 and arm64 alike.
+     */
+    private static byte[] withOutputProcessing(byte[] termios) {
+        termios[C_OFLAG_OFFSET] |= OPOST;
+        return termios;
     }
 
     @Override

@@ -218,4 +218,19 @@ class JvmmTest {
         assertEquals(2, r.status());
         assertEquals(1, r.errLines().size(), r.err());
     }
+
+    @Test
+    void guestKitHelp() {
+        Result r = run("guest-kit", "--help");
+        assertEquals(0, r.status());
+        assertTrue(r.out().contains("--arch") && r.out().contains("--deb"), r.out());
+    }
+
+    @Test
+    void guestKitWithAnUnknownArchitectureIsOneLine() {
+        Result r = run("guest-kit", "--arch", "sparc", "--out", dir.resolve("kit").toString());
+        assertEquals(2, r.status(), r.toString());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().startsWith("jvmm: ") && r.err().contains("sparc"), r.err());
+    }
 }
