@@ -8,6 +8,7 @@ module org.jvmm.x86 {
     exports org.jvmm.x86.boot;
     exports org.jvmm.x86.cpu;
     exports org.jvmm.x86.devices;
+    exports org.jvmm.x86.kvm;
 
     provides org.jvmm.core.platform.Platform with org.jvmm.x86.X86Platform;
 }
