@@ -7,7 +7,9 @@ import org.jvmm.core.ConfigurationException;
 /**
  * Where the kernel, initrd and device tree go in guest RAM (Documentation/arch/arm64/booting.rst), worked
  * out before anything is written: the Image at {@link Arm64Layout#KERNEL_BASE} + text_offset growing up,
- * the FDT in the last 2 MiB block of the boot-data area, the initrd right below it.
+ * the FDT in the last 2 MiB block of the boot-data area, the initrd right below it. The Image's base is the
+ * start of RAM, which satisfies either meaning of its flags bit 3 (clear: "as close as possible to the base
+ * of DRAM"; set: anywhere).
  *
  * @param kernelAddress where the Image's first byte goes, and the entry point
  * @param kernelEnd     one past the bytes the kernel may use from there (image_size)

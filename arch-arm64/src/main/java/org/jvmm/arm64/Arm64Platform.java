@@ -52,8 +52,8 @@ public final class Arm64Platform implements Platform {
             throw new ConfigurationException("arm64 guests need an arm64 host with KVM or a Mac with Apple silicon; this host is "
                     + host + ".");
         }
-        throw new ConfigurationException("This jvmm build has no arm64 hypervisor backend yet; use --dump-dtb to inspect"
-                + " the machine it would build, or run x86_64 guests.");
+        throw new ConfigurationException("This jvmm build has no arm64 hypervisor backend yet; use --dump-dtb FILE to see"
+                + " the machine it would build.");
     }
 
     /**

@@ -5,6 +5,15 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.ArrayList;
+import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+import net.jqwik.api.constraints.StringLength;
+import net.jqwik.api.constraints.CharRange;
+import org.jvmm.arm64.Arm64Layout;
 import org.jvmm.core.platform.DeviceDescription;
 import org.junit.jupiter.api.Test;
 
@@ -138,5 +147,21 @@ class MachineDeviceTreeTest {
         assertThrows(IllegalArgumentException.class, () -> MachineDeviceTree.build(spiTooLarge));
         var initrdOutside = new MachineDeviceTree.Config(1, 512 * MiB, "", 0x3000_0000L, 0x3000_1000L, List.of());
         assertThrows(IllegalArgumentException.class, () -> MachineDeviceTree.build(initrdOutside));
+    }
+
+    @Property(tries = 25)
+    void anyMachineDecompilesCleanly(@ForAll @IntRange(min = 1, max = 123) int cpus,
+                                     @ForAll @IntRange(min = 16, max = 32000) int ram2MiB,
+                                     @ForAll @Size(max = 32) Set<@IntRange(min = 0, max = 31) Integer> transports,
+                                     @ForAll @StringLength(max = 200) @CharRange(from = ' ', to = '~') String bootargs)
+            throws Exception {
+        List<DeviceDescription> devices = new ArrayList<>();
+        for (int n : transports) {
+            devices.add(new DeviceDescription("virtio-mmio", Arm64Layout.virtioMmioBase(n), Arm64Layout.VIRTIO_MMIO_SIZE,
+                    Arm64Layout.virtioMmioSpi(n)));
+        }
+        String dts = dts(new MachineDeviceTree.Config(cpus, ram2MiB * 2 * MiB, bootargs, 0, 0, devices));
+        assertEquals(cpus, Pattern.compile("\\bcpu@[0-9a-f]+ \\{").matcher(dts).results().count());
+        assertEquals(transports.size(), Pattern.compile("virtio_mmio@").matcher(dts).results().count());
     }
 }
