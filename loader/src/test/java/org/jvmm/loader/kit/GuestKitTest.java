@@ -9,20 +9,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -36,7 +32,6 @@ import static org.junit.jupiter.api.Assertions.*;
 class GuestKitTest {
 
     static final boolean REQUIRE_ALL = Boolean.getBoolean("jvmm.requireAll");
-    static final Pattern MARKER = Pattern.compile("JVMM-GUEST-UP cpus=(\\d+) mem_kb=(\\d+) kernel=(\\S+)");
 
     GuestKit.Kit kit;
     List<String> listing;
@@ -104,34 +99,34 @@ class GuestKitTest {
     @Test
     @Timeout(180)
     void bootsUnderQemuPrintsTheMarkerAndPowersOff() throws Exception {
-        Boot boot = boot("console=ttyS0 jvmm.halt=poweroff", null);
+        QemuBoot boot = boot("console=ttyS0 jvmm.halt=poweroff", null);
         Matcher m = boot.marker();
-        assertEquals("2", m.group(1), boot.log);
+        assertEquals("2", m.group(1), boot.log());
         long memKb = Long.parseLong(m.group(2));
         assertTrue(memKb > 256 * 1024 && memKb < 512 * 1024, "MemTotal of a 512 MiB guest: " + memKb);
         assertEquals(kit.kernelVersion(), m.group(3));
-        assertEquals(0, boot.status, boot.log); // QEMU exits by itself on ACPI power-off, not by timeout (124)
-        assertTrue(boot.log.contains("reboot: Power down"), boot.log);
-        assertFalse(boot.log.contains("jvmm init: insmod"), "a module failed to load:\n" + boot.log);
+        assertEquals(0, boot.status(), boot.log()); // QEMU exits by itself on ACPI power-off, not by timeout (124)
+        assertTrue(boot.log().contains("reboot: Power down"), boot.log());
+        assertFalse(boot.log().contains("jvmm init: insmod"), "a module failed to load:\n" + boot.log());
     }
 
     @Test
     @Timeout(180)
     void rebootEndsQemuWithNoReboot() throws Exception {
-        Boot boot = boot("console=ttyS0 jvmm.halt=reboot", null);
+        QemuBoot boot = boot("console=ttyS0 jvmm.halt=reboot", null);
         boot.marker();
-        assertEquals(0, boot.status, boot.log);
-        assertTrue(boot.log.contains("reboot: Restarting system"), boot.log);
+        assertEquals(0, boot.status(), boot.log());
+        assertTrue(boot.log().contains("reboot: Restarting system"), boot.log());
     }
 
     @Test
     @Timeout(180)
     void withoutHaltTheConsoleIsAShellAndExitingItPowersOff() throws Exception {
-        Boot boot = boot("console=ttyS0", "echo shell-$((6*7)) $(cat /sys/class/tty/console/active)\nexit\n");
+        QemuBoot boot = boot("console=ttyS0", "echo shell-$((6*7)) $(cat /sys/class/tty/console/active)\nexit\n");
         boot.marker();
-        assertTrue(boot.log.contains("shell-42 ttyS0"), boot.log);
-        assertEquals(0, boot.status, boot.log);
-        assertTrue(boot.log.contains("reboot: Power down"), boot.log);
+        assertTrue(boot.log().contains("shell-42 ttyS0"), boot.log());
+        assertEquals(0, boot.status(), boot.log());
+        assertTrue(boot.log().contains("reboot: Power down"), boot.log());
     }
 
     private void assertBefore(String first, String then) {
@@ -153,46 +148,11 @@ class GuestKitTest {
                 .orElseGet(() -> fail(name + " is not in the archive:\n" + String.join("\n", listing)));
     }
 
-    record Boot(int status, String log) {
-        Matcher marker() {
-            Matcher m = MARKER.matcher(log);
-            assertTrue(m.find(), "no JVMM-GUEST-UP marker:\n" + log);
-            return m;
-        }
-    }
-
-    /** Boots the kit under QEMU TCG, typing {@code input} on the console once the marker has appeared. */
-    private Boot boot(String cmdline, String input) throws Exception {
-        if (Tools.find("qemu-system-x86_64").isEmpty()) {
-            if (REQUIRE_ALL) fail("qemu-system-x86_64 is not installed (Debian package qemu-system-x86)");
-            Assumptions.abort("qemu-system-x86_64 is not installed");
-        }
-        Process p = new ProcessBuilder("timeout", "120", "qemu-system-x86_64", "-M", "pc", "-accel", "tcg",
+    /** Boots the kit under QEMU TCG ({@code -M pc}), typing {@code input} on the console once the marker has appeared. */
+    private QemuBoot boot(String cmdline, String input) throws Exception {
+        return QemuBoot.run(List.of("qemu-system-x86_64", "-M", "pc", "-accel", "tcg",
                 "-kernel", kit.kernel().toString(), "-initrd", kit.initramfs().toString(), "-append", cmdline,
-                "-nographic", "-no-reboot", "-m", "512", "-smp", "2").redirectErrorStream(true).start();
-        StringBuffer log = new StringBuffer();
-        CountDownLatch marker = new CountDownLatch(1);
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    log.append(line.replace("\r", "")).append('\n');
-                    if (MARKER.matcher(line).find()) marker.countDown();
-                }
-            } catch (IOException ignored) {
-                // the process ended
-            }
-            marker.countDown();
-        });
-        try (OutputStream console = p.getOutputStream()) {
-            if (input != null && marker.await(150, TimeUnit.SECONDS)) {
-                Thread.sleep(500); // let the shell start reading; characters typed earlier would be echoed anyway
-                console.write(input.getBytes(StandardCharsets.UTF_8));
-                console.flush();
-            }
-        }
-        assertTrue(p.waitFor(150, TimeUnit.SECONDS), "QEMU hung:\n" + log);
-        reader.join();
-        return new Boot(p.exitValue(), log.toString());
+                "-nographic", "-no-reboot", "-m", "512", "-smp", "2"), input);
     }
 
     static String run(byte[] stdin, String... command) throws Exception {
