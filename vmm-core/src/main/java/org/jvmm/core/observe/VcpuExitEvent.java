@@ -4,6 +4,7 @@ import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
 import jdk.jfr.Label;
+import jdk.jfr.MemoryAddress;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 import jdk.jfr.Timespan;
@@ -36,6 +37,7 @@ public final class VcpuExitEvent extends Event {
 
     @Label("Address")
     @Description("The I/O port or guest-physical MMIO address; -1 for exits without one")
+    @MemoryAddress // shown in hexadecimal, as addresses and ports are read
     public long address;
 
     @Label("Size")
