@@ -4,6 +4,7 @@ module org.jvmm.arm64 {
     requires org.jvmm.loader;
 
     exports org.jvmm.arm64;
+    exports org.jvmm.arm64.devices;
     exports org.jvmm.arm64.esr;
     exports org.jvmm.arm64.fdt;
     exports org.jvmm.arm64.psci;

@@ -2,6 +2,7 @@ package org.jvmm.arm64;
 
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.psci.Psci;
 import org.jvmm.arm64.psci.PsciAction;
 import org.jvmm.arm64.psci.PsciResult;
@@ -25,11 +26,13 @@ public final class Arm64Assembly implements Assembly {
     private final Arm64BootPlan plan;
     private final Psci psci;
     private final BlockingQueue<PsciAction.StartCpu>[] starts;
+    private final Pl011 uart;
 
     @SuppressWarnings("unchecked")
-    Arm64Assembly(Arm64BootPlan plan, Psci psci, int cpus) {
+    Arm64Assembly(Arm64BootPlan plan, Psci psci, int cpus, Pl011 uart) {
         this.plan = plan;
         this.psci = psci;
+        this.uart = uart;
         this.starts = new BlockingQueue[cpus];
         for (int i = 0; i < cpus; i++) starts[i] = new LinkedBlockingQueue<>();
     }
@@ -39,6 +42,9 @@ public final class Arm64Assembly implements Assembly {
 
     /** The PSCI state machine of this machine. */
     public Psci psci() { return psci; }
+
+    /** The console UART (registered on the MMIO bus at {@link Arm64Layout#UART_BASE}). */
+    public Pl011 uart() { return uart; }
 
     @Override
     public void initVcpu(Vcpu vcpu) {

@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.fdt.MachineDeviceTree;
 import org.jvmm.arm64.psci.Psci;
 import org.jvmm.core.ConfigurationException;
@@ -90,11 +91,15 @@ public final class Arm64Platform implements Platform {
         if (initrd.length > 0) memory.write(plan.initrdAddress(), initrd);
         memory.write(plan.fdtAddress(), dtb);
 
+        Pl011 uart = new Pl011(MachineDeviceTree.UART_PATH.substring(1), vm.irqLine(UART_SPI), config.consoleOut());
+        mmio.register(UART_BASE, UART_SIZE, uart);
+        uart.startInput(config.consoleIn());
+
         long[] mpidrs = new long[config.cpus()];
         for (int i = 0; i < mpidrs.length; i++) mpidrs[i] = mpidr(i);
         // A secondary may start anywhere in RAM with 4-byte instruction alignment; anything else is INVALID_ADDRESS.
         Psci psci = new Psci(mpidrs, entry -> (entry & 3) == 0 && memory.contains(entry, 4));
-        return new Arm64Assembly(plan, psci, config.cpus());
+        return new Arm64Assembly(plan, psci, config.cpus(), uart);
     }
 
     /**
@@ -114,12 +119,22 @@ public final class Arm64Platform implements Platform {
 
     private static byte[] deviceTree(MachineConfig config, Arm64BootPlan plan, List<DeviceDescription> devices) {
         byte[] dtb = MachineDeviceTree.build(new MachineDeviceTree.Config(config.cpus(), config.memoryBytes(),
-                config.cmdline(), plan.initrdAddress(), plan.initrdEnd(), devices));
+                commandLine(config.cmdline()), plan.initrdAddress(), plan.initrdEnd(), devices));
         if (dtb.length > FDT_MAX_SIZE) {
             throw new ConfigurationException("The device tree grew to " + dtb.length + " bytes, beyond the 2 MiB an arm64"
                     + " kernel accepts; shorten the command line or attach fewer devices.");
         }
         return dtb;
+    }
+
+    /** The console jvmm's kernels write to when the user names none: the PL011. */
+    public static final String DEFAULT_CONSOLE = "console=ttyAMA0";
+
+    /** The user's command line, with {@link #DEFAULT_CONSOLE} appended when it names no console. */
+    static String commandLine(String user) {
+        String trimmed = user.strip();
+        if ((" " + trimmed).contains(" console=")) return trimmed;
+        return trimmed.isEmpty() ? DEFAULT_CONSOLE : trimmed + " " + DEFAULT_CONSOLE;
     }
 
     private static void checkCpus(int cpus) {

@@ -55,7 +55,7 @@ class Arm64PlatformTest {
     /** A VM that only holds memory: enough for assemble, which writes guest RAM and nothing else. */
     private record MemoryOnlyVm(GuestMemory memory) implements Vm {
         public Vcpu createVcpu(int id) { throw new UnsupportedOperationException(); }
-        public IrqLine irqLine(int gsi) { throw new UnsupportedOperationException(); }
+        public IrqLine irqLine(int gsi) { return asserted -> { }; }
         public boolean supportsIoEvents() { return false; }
         public void registerIoEvent(EventNotifier n, IoEventAddress a) { throw new UnsupportedOperationException(); }
         public void unregisterIoEvent(EventNotifier n, IoEventAddress a) { throw new UnsupportedOperationException(); }
@@ -108,7 +108,8 @@ class Arm64PlatformTest {
         Arm64Platform p = new Arm64Platform();
         MachineConfig c = config(512 * MiB, 2, kernelFile, initrdFile);
         try (GuestMemory mem = p.allocateMemory(c)) {
-            Arm64Assembly a = (Arm64Assembly) p.assemble(new MemoryOnlyVm(mem), c, new Bus("mmio"), new Bus("pio"),
+            Bus mmio = new Bus("mmio");
+            Arm64Assembly a = (Arm64Assembly) p.assemble(new MemoryOnlyVm(mem), c, mmio, new Bus("pio"),
                     List.of(new DeviceDescription("virtio-mmio", 0x0a003e00L, 0x200, 47)));
             // Kernel at the start of RAM (2 MiB-aligned base + text_offset 0).
             assertEquals(0x4000_0000L, a.plan().kernelAddress());
@@ -122,6 +123,8 @@ class Arm64PlatformTest {
             assertArrayEquals(initrd, mem.readBytes(0x5fde_0000L, initrd.length));
 
             assertThrows(UnsupportedOperationException.class, () -> a.initVcpu(new RecordingVcpu(0)));
+            // The PL011 answers on the MMIO bus at 0x09000000: PeriphID0 = 0x11 at +0xfe0.
+            assertEquals(0x11, mmio.read(0x0900_0fe0L, 4));
 
             RecordingVcpu cpu0 = new RecordingVcpu(0);
             assertEquals(ExitAction.CONTINUE, a.handle(cpu0, new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.HVC,
@@ -173,5 +176,13 @@ class Arm64PlatformTest {
         String dts = org.jvmm.arm64.fdt.DtcAccess.decompileWithoutWarnings(dtb);
         assertTrue(dts.contains("linux,initrd-start = <0x00 0x5fde0000>;"), dts);
         assertTrue(dts.contains("linux,initrd-end = <0x00 0x5fdf2345>;"), dts);
+    }
+
+    @Test
+    void aConsoleIsAddedWhenTheCommandLineNamesNone() {
+        assertEquals("console=ttyAMA0", Arm64Platform.commandLine(""));
+        assertEquals("quiet console=ttyAMA0", Arm64Platform.commandLine(" quiet "));
+        assertEquals("console=hvc0 quiet", Arm64Platform.commandLine("console=hvc0 quiet"));
+        assertEquals("earlycon=pl011,0x9000000 console=ttyAMA0", Arm64Platform.commandLine("earlycon=pl011,0x9000000"));
     }
 }
