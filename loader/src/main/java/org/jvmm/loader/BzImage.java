@@ -23,6 +23,7 @@ import java.util.HexFormat;
  *       zero page's header area (before 0x290, where struct boot_params continues);</li>
  *   <li>setup_sects (0 meaning 4) and syssize (protected-mode size in 16-byte units, 32-bit from 2.04)
  *       describe bytes that are really in the file;</li>
+ *   <li>payload_offset + payload_length (2.08) lie inside the protected-mode kernel;</li>
  *   <li>kernel_alignment is a power of two (it is the alignment the loader must honour for a
  *       relocatable kernel), and pref_address + init_size does not wrap around.</li>
  * </ul>
@@ -92,6 +93,22 @@ public record BzImage(String name, byte[] setupHeader, byte[] protectedModeKerne
     /** Whether xloadflags says everything may be placed above 4 GiB. */
     public boolean canBeLoadedAbove4G() { return (xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G) != 0; }
 
+    /**
+     * payload_offset (0x248): where the compressed kernel starts inside {@link #protectedModeKernel()}
+     * ("Details of Header Fields"); with {@link #payloadLength()} it lets a tool find the ELF vmlinux
+     * inside a bzImage. Validated to lie inside the protected-mode kernel.
+     */
+    public long payloadOffset() { return headerU32(0x248); }
+
+    /** payload_length (0x24c): the length of the compressed payload. */
+    public long payloadLength() { return headerU32(0x24c); }
+
+    private long headerU32(int fileOffset) {
+        int i = fileOffset - SETUP_HEADER_OFFSET;
+        return (setupHeader[i] & 0xffL) | (setupHeader[i + 1] & 0xffL) << 8 | (setupHeader[i + 2] & 0xffL) << 16
+                | (setupHeader[i + 3] & 0xffL) << 24;
+    }
+
     /** The protocol version as the boot protocol writes it, e.g. "2.15". */
     public String protocolVersionString() { return (protocolVersion >> 8) + "." + (protocolVersion & 0xff); }
 
@@ -149,6 +166,11 @@ public record BzImage(String name, byte[] setupHeader, byte[] protectedModeKerne
         if (Long.compareUnsigned(prefAddress + initSize, prefAddress) < 0) {
             throw b.notAKernel("its pref_address 0x" + Long.toUnsignedString(prefAddress, 16)
                     + " plus init_size wraps around the address space");
+        }
+        long payloadOffset = b.u32(0x248), payloadLength = b.u32(0x24c);
+        if (payloadOffset + payloadLength > file.length - pmOffset) {
+            throw b.notAKernel("its compressed payload (payload_offset 0x" + Long.toHexString(payloadOffset)
+                    + ", payload_length 0x" + Long.toHexString(payloadLength) + ") lies outside the protected-mode kernel");
         }
         return new BzImage(name, b.slice(SETUP_HEADER_OFFSET, headerEnd - SETUP_HEADER_OFFSET, "the setup header"),
                 b.slice(pmOffset, file.length - pmOffset, "the protected-mode kernel"),

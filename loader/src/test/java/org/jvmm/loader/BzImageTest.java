@@ -40,6 +40,8 @@ class BzImageTest {
         b.putShort(0x236, (short) 0x7f);         // xloadflags: KERNEL_64 | CAN_BE_LOADED_ABOVE_4G | …
         b.putInt(0x238, 2048);                   // cmdline_size
         b.putLong(0x258, 0x1000000);             // pref_address
+        b.putInt(0x248, 0x100);                  // payload_offset, into the protected-mode kernel
+        b.putInt(0x24c, 0xe00);                  // payload_length
         b.putInt(0x260, 0x2000000);              // init_size
         byte[] file = b.array();
         Arrays.fill(file, (SETUP_SECTS + 1) * 512, file.length, (byte) 0x5a);
@@ -61,6 +63,8 @@ class BzImageTest {
         assertTrue(k.relocatableKernel());
         assertEquals(2048, k.cmdlineSize());
         assertEquals(0x7fffffff, k.initrdAddrMax());
+        assertEquals(0x100, k.payloadOffset());
+        assertEquals(0xe00, k.payloadLength());
         byte[] pm = new byte[PM_SIZE];
         Arrays.fill(pm, (byte) 0x5a);
         assertArrayEquals(pm, k.protectedModeKernel());
@@ -117,7 +121,7 @@ class BzImageTest {
     @Test
     void rejectsBadMagicBootFlagAndLoadflags() {
         for (int[] poke : List.of(new int[]{0x202, 'h'}, new int[]{0x1fe, 0}, new int[]{0x211, 0},
-                new int[]{0x201, 0x10}, new int[]{0x230, 3})) {
+                new int[]{0x201, 0x10}, new int[]{0x230, 3}, new int[]{0x24d, 0x10})) {
             byte[] file = validBzImage();
             file[poke[0]] = (byte) poke[1];
             var e = assertThrows(ConfigurationException.class, () -> KernelImage.parse("bad", file),

@@ -2,12 +2,14 @@ package org.jvmm.loader.kit;
 
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.loader.BzImage;
+import org.jvmm.loader.ElfKernel;
 import org.jvmm.loader.KernelImage;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -61,6 +64,27 @@ class GuestKitTest {
         BzImage k = assertInstanceOf(BzImage.class, KernelImage.read(kit.kernel()));
         assertTrue(k.protocolVersion() >= 0x020c);
         assertEquals(kit, GuestKit.load(kit.directory()));
+    }
+
+    @Test
+    void theKernelsPayloadIsAnElfVmlinuxWithAPvhEntry(@TempDir Path dir) throws Exception {
+        BzImage k = (BzImage) KernelImage.read(kit.kernel());
+        byte[] pm = k.protectedModeKernel();
+        byte[] payload = Arrays.copyOfRange(pm, (int) k.payloadOffset(), (int) (k.payloadOffset() + k.payloadLength()));
+        // Debian 12 compresses with xz; the kernel appends the decompressed size after the stream.
+        Assumptions.assumeTrue(payload[0] == (byte) 0xfd && payload[1] == '7', "the kernel's payload is not xz-compressed");
+        Path compressed = Files.write(dir.resolve("payload.xz"), payload);
+        Path vmlinux = dir.resolve("vmlinux");
+        Process xz = new ProcessBuilder("xz", "-dc", "--single-stream", compressed.toString())
+                .redirectOutput(vmlinux.toFile()).start();
+        assertTrue(xz.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, xz.exitValue());
+        ElfKernel elf = assertInstanceOf(ElfKernel.class, KernelImage.read(vmlinux));
+        // Debian builds with CONFIG_PVH=y, so the Xen PHYS32_ENTRY note is there; both entries are in loaded code.
+        long pvh = elf.pvhEntry().orElseThrow();
+        assertTrue(elf.segments().stream().anyMatch(s -> pvh >= s.physicalAddress() && pvh < s.physicalAddress() + s.memorySize()));
+        assertTrue(elf.segments().stream().anyMatch(s -> elf.entry() >= s.physicalAddress()
+                && elf.entry() < s.physicalAddress() + s.memorySize()));
     }
 
     @Test
