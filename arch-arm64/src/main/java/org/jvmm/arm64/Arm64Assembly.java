@@ -16,10 +16,9 @@ import org.jvmm.core.platform.ExitAction;
  * guest's HVC/SMC calls.
  *
  * <p>The backends (HVF arm64, KVM arm64) are not written yet, so {@link #initVcpu} is a placeholder: it
- * needs arch-specific register access ({@code Arm64Vcpu}, to come with them). What it must do is fixed by
- * booting.rst: vCPU 0 starts at {@link Arm64BootPlan#kernelAddress()} in EL1h with DAIF masked (CPSR 0x3c5),
- * the MMU off, X0 = {@link Arm64BootPlan#fdtAddress()}, X1–X3 = 0, MPIDR_EL1 = {@link Arm64Layout#mpidr};
- * the others wait in {@link #awaitStart} for the guest's PSCI CPU_ON.
+ * needs arch-specific register access ({@code Arm64Vcpu}, to come with them). What it must set is ready:
+ * {@link #bootState()} for vCPU 0 (booting.rst), and for the others {@link Arm64CpuState#secondary} of what
+ * {@link #awaitStart} returns once the guest's PSCI CPU_ON names them.
  */
 public final class Arm64Assembly implements Assembly {
 
@@ -42,6 +41,9 @@ public final class Arm64Assembly implements Assembly {
 
     /** The PSCI state machine of this machine. */
     public Psci psci() { return psci; }
+
+    /** The registers vCPU 0 starts with: the kernel entry, X0 = the FDT, EL1h with DAIF masked. */
+    public Arm64CpuState bootState() { return Arm64CpuState.boot(plan); }
 
     /** The console UART (registered on the MMIO bus at {@link Arm64Layout#UART_BASE}). */
     public Pl011 uart() { return uart; }

@@ -135,7 +135,11 @@ class Arm64PlatformTest {
             assertEquals(ExitAction.CONTINUE, a.handle(cpu0, new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.HVC,
                     0xC400_0003L, 1, 0x4000_1000L, 42, 0)));
             assertEquals(0L, cpu0.completed, "CPU_ON succeeded");
-            assertEquals(new PsciAction.StartCpu(1, 1, 0x4000_1000L, 42), a.awaitStart(1));
+            PsciAction.StartCpu start = a.awaitStart(1);
+            assertEquals(new PsciAction.StartCpu(1, 1, 0x4000_1000L, 42), start);
+            // booting.rst for vCPU 0; PSCI's entry and context ID for vCPU 1; both EL1h with DAIF masked (0x3c5).
+            assertEquals(new Arm64CpuState(0x4000_0000L, 0x5fe0_0000L, 0, 0, 0, 0x3c5, 0), a.bootState());
+            assertEquals(new Arm64CpuState(0x4000_1000L, 42, 0, 0, 0, 0x3c5, 1), Arm64CpuState.secondary(start));
 
             assertInstanceOf(ExitAction.StopVcpu.class, a.handle(new RecordingVcpu(1),
                     new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.HVC, 0x8400_0002L, 0, 0, 0, 0)));
