@@ -1,33 +1,33 @@
 package org.jvmm.x86;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.jvmm.core.hypervisor.Vcpu;
 import org.jvmm.core.hypervisor.VcpuExit;
 import org.jvmm.core.platform.Assembly;
 import org.jvmm.core.platform.ExitAction;
-import org.jvmm.x86.boot.BootRegisters;
-import org.jvmm.x86.cpu.CpuidEntry;
+import org.jvmm.x86.boot.BootCpu;
 import org.jvmm.x86.cpu.X86Vcpu;
 import org.jvmm.x86.cpu.X86Vm;
 import org.jvmm.x86.devices.SystemControl;
 import org.jvmm.x86.devices.Uart8250;
+import org.jvmm.x86.kvm.CpuidPolicy;
 
 /**
- * A built x86 machine: puts vCPU 0 at the kernel's 64-bit entry, leaves the application processors
- * waiting for the guest's INIT/SIPI (KVM's in-kernel local APIC starts them), and turns the exits that
- * are not bus accesses into run-loop decisions.
+ * A built x86 machine: puts vCPU 0 at the kernel's entry in the state its boot protocol defines, leaves
+ * the application processors waiting for the guest's INIT/SIPI (KVM's in-kernel local APIC starts them),
+ * and turns the exits that are not bus accesses into run-loop decisions.
  */
 final class X86Assembly implements Assembly, AutoCloseable {
 
     private final X86Vm vm;
-    private final long entry;
+    private final BootCpu boot;
     private final SystemControl control;
     private final Uart8250 uart;
+    private final int cpus;
 
-    X86Assembly(X86Vm vm, long entry, SystemControl control, Uart8250 uart) {
+    X86Assembly(X86Vm vm, int cpus, BootCpu boot, SystemControl control, Uart8250 uart) {
         this.vm = vm;
-        this.entry = entry;
+        this.cpus = cpus;
+        this.boot = boot;
         this.control = control;
         this.uart = uart;
     }
@@ -35,10 +35,10 @@ final class X86Assembly implements Assembly, AutoCloseable {
     @Override
     public void initVcpu(Vcpu vcpu) {
         X86Vcpu cpu = (X86Vcpu) vcpu;
-        cpu.setCpuid(cpuid(vm.supportedCpuid(), cpu.id()));
+        cpu.setCpuid(CpuidPolicy.forVcpu(vm.supportedCpuid(), cpu.id(), cpus));
         if (cpu.id() == 0) {
-            cpu.setSpecialRegisters(BootRegisters.special());
-            cpu.setRegisters(BootRegisters.general(entry));
+            cpu.setSpecialRegisters(boot.specialRegisters());
+            cpu.setRegisters(boot.registers());
             cpu.resetFpu();
         }
     }
@@ -73,23 +73,5 @@ final class X86Assembly implements Assembly, AutoCloseable {
     @Override
     public void close() {
         uart.close();
-    }
-
-    /**
-     * What CPUID tells vCPU {@code id}: the backend's supported leaves with this CPU's initial APIC ID
-     * (leaf 1 EBX[31:24], leaf 0xb EDX), so each CPU finds itself in the MADT.
-     */
-    static List<CpuidEntry> cpuid(List<CpuidEntry> supported, int id) {
-        List<CpuidEntry> out = new ArrayList<>(supported.size());
-        for (CpuidEntry e : supported) {
-            if (e.function() == 1) {
-                e = new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), (e.ebx() & 0x00ffffff) | (id << 24),
-                        e.ecx(), e.edx());
-            } else if (e.function() == 0xb) {
-                e = new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), id);
-            }
-            out.add(e);
-        }
-        return out;
     }
 }

@@ -11,6 +11,7 @@ import org.jvmm.core.memory.MemoryRange;
  * <pre>
  * 0x0000_0000  real-mode IVT and BIOS data area (RAM, left alone: Linux reads the BDA for the EBDA)
  * 0x0000_0500  GDT, then the (empty) IDT
+ * 0x0000_6000  PVH hvm_start_info, module list and memory map (ELF vmlinux with a PVH note)
  * 0x0000_7000  zero page (struct boot_params)
  * 0x0000_8ff0  top of the boot stack (grows down from just below the page tables)
  * 0x0000_9000  PML4, PDPT, 4 page directories: identity map of [0, 4 GiB) with 2 MiB pages
@@ -53,6 +54,18 @@ public final class X86Layout {
     public static final long TSS = 0x600;
     /** The minimum 64-bit TSS size (Intel SDM vol. 3 §8.7). */
     public static final int TSS_SIZE = 0x68;
+
+    /**
+     * PVH boot: the {@code hvm_start_info} (56 bytes) handed to a vmlinux with a PVH entry. The page below
+     * the zero page, which the two boot paths never use at the same time.
+     */
+    public static final long PVH_START_INFO = 0x6000;
+    /** PVH boot: the module list (one 32-byte entry: the initrd), after the start info. */
+    public static final long PVH_MODLIST = 0x6040;
+    /** PVH boot: the memory map, after the module list, up to the zero page. */
+    public static final long PVH_MEMMAP = 0x6080;
+    /** Room for the PVH memory map: up to the zero page (128 entries of 24 bytes fit). */
+    public static final int PVH_MEMMAP_MAX_SIZE = (int) (0x7000 - PVH_MEMMAP);
 
     /**
      * The zero page ({@code struct boot_params}, 4 KiB). Below 0x9fc00 and away from the IVT/BDA,

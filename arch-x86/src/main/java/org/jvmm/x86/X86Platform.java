@@ -17,6 +17,8 @@ import org.jvmm.loader.BzImage;
 import org.jvmm.loader.ElfKernel;
 import org.jvmm.loader.KernelImage;
 import org.jvmm.x86.acpi.AcpiTables;
+import org.jvmm.x86.boot.BootCpu;
+import org.jvmm.x86.boot.ElfBoot;
 import org.jvmm.x86.boot.LinuxBoot;
 import org.jvmm.x86.cpu.X86Vm;
 import org.jvmm.x86.devices.AcpiSleepControl;
@@ -26,8 +28,9 @@ import org.jvmm.x86.devices.Uart8250;
 
 /**
  * The x86-64 PC-like platform: RAM around the 32-bit hole, COM1, an i8042 for reset, the ACPI sleep
- * register for power-off, ACPI tables describing them (and the virtio-mmio devices), and Linux's 64-bit
- * boot protocol for a bzImage.
+ * register for power-off, ACPI tables describing them (and the virtio-mmio devices), and the kernel
+ * entered through Linux's 64-bit boot protocol (bzImage, or ELF vmlinux without a PVH note) or the PVH
+ * boot ABI (ELF vmlinux with one).
  *
  * <p>Command line: jvmm appends {@code console=ttyS0} when the user's command line names no
  * {@code console=}, so a bare kernel prints to the terminal by default; nothing else is added (the
@@ -79,12 +82,16 @@ public final class X86Platform implements Platform {
             throw new ConfigurationException(config.cpus() + " vCPUs are more than an x86 guest with xAPIC IDs can address:"
                     + " give at most " + MAX_CPUS + ".");
         }
-        BzImage kernel = bzImage(KernelImage.read(config.kernel()));
+        KernelImage kernel = KernelImage.read(config.kernel());
         GuestMemory memory = vm.memory();
 
         for (AcpiTables.Placed t : AcpiTables.build(config.cpus(), extraDevices)) memory.write(t.address(), t.bytes());
-        LinuxBoot.Placement placed = LinuxBoot.load(memory, config.memoryBytes(), kernel, commandLine(config.cmdline()),
-                config.initrd(), X86Layout.RSDP);
+        String cmdline = commandLine(config.cmdline());
+        BootCpu boot = switch (kernel) {
+            case BzImage z -> LinuxBoot.load(memory, config.memoryBytes(), z, cmdline, config.initrd(), X86Layout.RSDP).bootCpu();
+            case ElfKernel e -> ElfBoot.load(memory, config.memoryBytes(), e, cmdline, config.initrd(), X86Layout.RSDP);
+            case Arm64Image a -> throw new ConfigurationException(a.name() + " is an arm64 kernel: run it with --arch arm64.");
+        };
 
         SystemControl control = new SystemControl();
         Uart8250 com1 = new Uart8250("com1", vm.irqLine(X86Layout.COM1_GSI), config.consoleOut());
@@ -92,7 +99,7 @@ public final class X86Platform implements Platform {
         pio.register(X86Layout.I8042_DATA_PORT, I8042.LENGTH, new I8042(control));
         pio.register(X86Layout.ACPI_SLEEP_PORT, X86Layout.ACPI_SLEEP_PORT_LENGTH, new AcpiSleepControl(control));
         com1.startInput(config.consoleIn());
-        return new X86Assembly(x86, placed.entry(), control, com1);
+        return new X86Assembly(x86, config.cpus(), boot, control, com1);
     }
 
     /** The user's command line, with {@link #DEFAULT_CONSOLE} appended when it names no console. */
@@ -101,14 +108,5 @@ public final class X86Platform implements Platform {
         boolean hasConsole = (" " + trimmed).contains(" console=");
         if (hasConsole) return trimmed;
         return trimmed.isEmpty() ? DEFAULT_CONSOLE : trimmed + " " + DEFAULT_CONSOLE;
-    }
-
-    private static BzImage bzImage(KernelImage image) {
-        return switch (image) {
-            case BzImage z -> z;
-            case ElfKernel e -> throw new ConfigurationException(e.name() + " is an ELF vmlinux, which jvmm's x86"
-                    + " platform does not boot yet: pass the bzImage (arch/x86/boot/bzImage or /boot/vmlinuz-*).");
-            case Arm64Image a -> throw new ConfigurationException(a.name() + " is an arm64 kernel: run it with --arch arm64.");
-        };
     }
 }

@@ -38,6 +38,21 @@ public final class BootRegisters {
                 .withRsp(X86Layout.BOOT_STACK_POINTER).withRbp(X86Layout.BOOT_STACK_POINTER);
     }
 
+    /**
+     * The special registers for a PVH entry (Xen docs/misc/pvh.pandoc): 32-bit protected mode without
+     * paging, flat 32-bit code and data segments, a 32-bit busy TSS with base 0 and limit 0x67, CR4 = 0.
+     */
+    public static X86SpecialRegisters pvhSpecial() {
+        Segment code = BootGdt.code32();
+        Segment data = BootGdt.data();
+        Segment tr = new Segment(0, 0x67, BootGdt.TSS_SELECTOR, 0xb, true, 0, false, false, false, false, false, false);
+        Segment ldt = new Segment(0, 0, 0, 2, false, 0, false, false, false, false, false, true);
+        return new X86SpecialRegisters(code, data, data, data, data, data, tr, ldt,
+                new DescriptorTable(X86Layout.GDT, X86Layout.GDT_SIZE - 1),
+                new DescriptorTable(X86Layout.IDT, X86Layout.IDT_SIZE - 1),
+                CR0_PE | CR0_ET, 0, 0, 0, 0, 0, X86Layout.LAPIC | APIC_BASE_ENABLE | APIC_BASE_BSP);
+    }
+
     /** The special registers of the boot CPU: long mode, paging through {@link X86Layout#PML4}, flat segments. */
     public static X86SpecialRegisters special() {
         Segment code = BootGdt.code();

@@ -29,7 +29,12 @@ public final class LinuxBoot {
      * @param initrdAddress the initrd's first byte (0 if none)
      * @param initrdSize    its length (0 if none)
      */
-    public record Placement(long kernelAddress, long entry, long initrdAddress, long initrdSize) {}
+    public record Placement(long kernelAddress, long entry, long initrdAddress, long initrdSize) {
+        /** The boot CPU's state for the 64-bit boot protocol at {@link #entry()}. */
+        public BootCpu bootCpu() {
+            return new BootCpu(BootRegisters.general(entry), BootRegisters.special());
+        }
+    }
 
     /** boot.rst: initrd_addr_max is 0x37ffffff for kernels that leave it 0 (protocol before 2.03). */
     static final long DEFAULT_INITRD_ADDR_MAX = 0x37ffffffL;
@@ -94,6 +99,11 @@ public final class LinuxBoot {
     /** The initrd goes as high as allowed: below initrd_addr_max and the hole, page aligned, above the kernel. */
     static long initrdAddress(BzImage kernel, long lowEnd, long kernelEnd, long size, Path file) {
         long addrMax = kernel.initrdAddrMax() == 0 ? DEFAULT_INITRD_ADDR_MAX : kernel.initrdAddrMax();
+        return placeInitrd(lowEnd, addrMax, kernelEnd, size, file);
+    }
+
+    /** The highest page-aligned place for {@code size} bytes ending at most at {@code addrMax} and {@code lowEnd}, above {@code kernelEnd}. */
+    static long placeInitrd(long lowEnd, long addrMax, long kernelEnd, long size, Path file) {
         long top = Math.min(lowEnd, addrMax + 1);
         long address = (top - size) & -X86Layout.INITRD_ALIGN;
         if (size > top || address < kernelEnd) {
@@ -104,12 +114,16 @@ public final class LinuxBoot {
     }
 
     static byte[] commandLine(BzImage kernel, String cmdline) {
+        return commandLine(kernel.name(), kernel.cmdlineSize() == 0 ? DEFAULT_CMDLINE_SIZE : kernel.cmdlineSize(), cmdline);
+    }
+
+    /** The zero-terminated command line, if it has at most {@code max} bytes. */
+    static byte[] commandLine(String kernelName, long max, String cmdline) {
         byte[] bytes = cmdline.getBytes(StandardCharsets.UTF_8);
-        long max = kernel.cmdlineSize() == 0 ? DEFAULT_CMDLINE_SIZE : kernel.cmdlineSize();
         max = Math.min(max, X86Layout.CMDLINE_MAX_SIZE - 1);
         if (bytes.length > max) {
             throw new ConfigurationException("The kernel command line is " + bytes.length + " bytes but "
-                    + kernel.name() + " accepts at most " + max + ": shorten it.");
+                    + kernelName + " accepts at most " + max + ": shorten it.");
         }
         if (cmdline.indexOf('\0') >= 0) {
             throw new ConfigurationException("The kernel command line contains a NUL character: remove it.");
@@ -119,7 +133,7 @@ public final class LinuxBoot {
         return z;
     }
 
-    private static long fileSize(Path file) {
+    static long fileSize(Path file) {
         try {
             return Files.size(file);
         } catch (IOException e) {
@@ -127,7 +141,7 @@ public final class LinuxBoot {
         }
     }
 
-    private static void copyFile(GuestMemory memory, Path file, long address, long size) {
+    static void copyFile(GuestMemory memory, Path file, long address, long size) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long done = 0;
             while (done < size) {

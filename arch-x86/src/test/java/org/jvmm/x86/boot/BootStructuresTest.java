@@ -191,4 +191,56 @@ class BootStructuresTest {
             assertFalse(p.initrdAddress() < p.kernelAddress() + 8 * MiB);
         }
     }
+
+    @Test
+    void pvhStartInfoFollowsXensLayout() {
+        ByteBuffer b = ByteBuffer.wrap(ElfBoot.startInfo(0x20000, 0xe0000, 0x3000000, 999, 4)).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(0x336ec578, b.getInt(0));
+        assertEquals(1, b.getInt(4));
+        assertEquals(1, b.getInt(12), "nr_modules");
+        assertEquals(X86Layout.PVH_MODLIST, b.getLong(16));
+        assertEquals(0x20000, b.getLong(24));
+        assertEquals(0xe0000, b.getLong(32));
+        assertEquals(X86Layout.PVH_MEMMAP, b.getLong(40));
+        assertEquals(4, b.getInt(48));
+        int mod = (int) (X86Layout.PVH_MODLIST - X86Layout.PVH_START_INFO);
+        assertEquals(0x3000000, b.getLong(mod));
+        assertEquals(999, b.getLong(mod + 8));
+        assertEquals(0, ByteBuffer.wrap(ElfBoot.startInfo(0x20000, 0, 0, 0, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt(12),
+                "no initrd, no module");
+        assertTrue(X86Layout.PVH_MEMMAP + 128 * 24 <= X86Layout.ZERO_PAGE);
+    }
+
+    @Test
+    void pvhEntryStateIsFlat32BitProtectedModeWithoutPaging() {
+        X86SpecialRegisters s = BootRegisters.pvhSpecial();
+        assertEquals(1, s.cr0() & 0x80000001L);
+        assertEquals(0, s.cr4());
+        assertEquals(0, s.efer());
+        assertTrue(s.cs().db() && !s.cs().l());
+        assertEquals(0xffffffffL, s.cs().limit() & 0xffffffffL);
+        assertEquals(0x67, s.tr().limit());
+        assertEquals(0xb, s.tr().type());
+    }
+
+    @Test
+    void anElfSegmentOutsideRamIsAConfigurationError() {
+        try (Arena arena = Arena.ofConfined()) {
+            GuestMemory m = new GuestMemory(List.of(new MemoryRegion(0, arena.allocate(64 * MiB, 4096), -1, 0)), () -> {});
+            var low = new org.jvmm.loader.ElfKernel("vmlinux", 0x1000, List.of(new org.jvmm.loader.ElfKernel.Segment(0x1000, new byte[16], 16)),
+                    java.util.OptionalLong.empty());
+            assertThrows(ConfigurationException.class, () -> ElfBoot.load(m, 64 * MiB, low, "", Optional.empty(), 0));
+            var high = new org.jvmm.loader.ElfKernel("vmlinux", 0x3ff0000, List.of(new org.jvmm.loader.ElfKernel.Segment(0x3ff0000, new byte[16], 0x20000)),
+                    java.util.OptionalLong.empty());
+            assertThrows(ConfigurationException.class, () -> ElfBoot.load(m, 64 * MiB, high, "", Optional.empty(), 0));
+            var ok = new org.jvmm.loader.ElfKernel("vmlinux", 0x1000000, List.of(new org.jvmm.loader.ElfKernel.Segment(0x1000000, new byte[] {7}, 4096)),
+                    java.util.OptionalLong.empty());
+            m.write8(0x1000001, 0x55);
+            BootCpu cpu = ElfBoot.load(m, 64 * MiB, ok, "x", Optional.empty(), 0);
+            assertEquals(0x1000000, cpu.registers().rip(), "no PVH note: the 64-bit entry at e_entry");
+            assertEquals(7, m.read8(0x1000000));
+            assertEquals(0, m.read8(0x1000001), "the tail up to p_memsz is zeroed");
+            assertEquals(0xaa55, m.read16(X86Layout.ZERO_PAGE + 0x1fe), "a synthesized header");
+        }
+    }
 }

@@ -103,6 +103,33 @@ class ProbeBootTest {
         assertTrue(r.exit().reason().toLowerCase().contains("rip"), "a register dump: " + r.exit().reason());
     }
 
+    @Test
+    void anElfKernelWithAPvhNoteIsEnteredThroughThePvhBootAbi() throws Exception {
+        Path work = Path.of("target", "probe", "pvh").toAbsolutePath();
+        byte[] initrd = "PVH-INITRD-MAGIC".getBytes(StandardCharsets.US_ASCII);
+        Path kernel = ProbeGuest.buildPvh(work, "pvh console=ttyS0", initrd);
+        Path initrdFile = Files.write(work.resolve("initrd-for-vm.bin"), initrd);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        MachineExit exit;
+        try (Machine m = Machine.builder(Platforms.forArch("x86_64")).kernel(kernel).initrd(initrdFile)
+                .cmdline("pvh").memory(64 * MiB).cpus(1).console(InputStream.nullInputStream(), console).build()) {
+            ExecutorService guard = Executors.newSingleThreadExecutor();
+            try {
+                exit = guard.submit(m::run).get(120, TimeUnit.SECONDS); // hang guard
+            } catch (TimeoutException e) {
+                m.stop("hang guard");
+                throw new AssertionError("the PVH probe did not finish; console so far:\n" + text(console));
+            } finally {
+                guard.shutdownNow();
+            }
+        }
+        String out = text(console);
+        assertTrue(out.contains("PVH: PASS\n"), out);
+        assertFalse(out.contains("PVH: FAIL"), out);
+        assertEquals(8, out.lines().filter(l -> l.startsWith("PVH: ok")).count(), out);
+        assertEquals(0, exit.exitCode(), exit + "\n" + out);
+    }
+
     private static String text(ByteArrayOutputStream b) {
         synchronized (b) {
             return b.toString(StandardCharsets.UTF_8);

@@ -55,6 +55,22 @@ final class ProbeGuest {
         return out.resolve("probe.bzImage");
     }
 
+    /**
+     * Builds the PVH probe (an ELF with a PVH entry note) expecting {@code cmdline} and an initrd equal to
+     * {@code initrd}; returns the ELF.
+     */
+    static Path buildPvh(Path out, String cmdline, byte[] initrd) throws IOException, InterruptedException {
+        for (String t : List.of("nasm", "ld")) require(onPath(t), t);
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("expected-cmdline.txt"), cmdline);
+        Files.write(out.resolve("initrd.bin"), initrd);
+        Path src = sources().toAbsolutePath();
+        run(out, "nasm", "-f", "elf64", "-I", out + "/", "-o", "pvh.o", src.resolve("pvh.asm").toString());
+        run(out, "ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", src.resolve("pvh.ld").toString(),
+                "-o", "pvh.elf", "pvh.o");
+        return out.resolve("pvh.elf");
+    }
+
     private static void run(Path dir, String... command) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(command));
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
