@@ -48,7 +48,13 @@ public final class KvmVcpuFd implements AutoCloseable {
      */
     public boolean run() {
         inRun = true;
-        int r = LinuxLibc.ioctlOrErrno(fd, KvmIoctl.KVM_RUN, 0);
+        int r;
+        do {
+            r = LinuxLibc.ioctlOrErrno(fd, KvmIoctl.KVM_RUN, 0);
+            // EAGAIN: an application processor still waiting for INIT/SIPI (KVM_MP_STATE_UNINITIALIZED)
+            // was woken without becoming runnable; KVM expects the VMM to enter again (QEMU does). A
+            // kick that arrived meanwhile is still pending in immediate_exit, so the retry returns EINTR.
+        } while (-r == Errno.EAGAIN);
         inRun = false;
         if (r >= 0) return true;
         if (-r == Errno.EINTR) {
