@@ -27,12 +27,31 @@ jvmm_install_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }
 
-# Builds the guest kit (a Debian kernel and a busybox initramfs in .guest/ARCH) when bin/guest-kit exists.
+# Lets APT fetch packages of the other guest architecture (the arm64 kit on an x86_64 host and the other
+# way round): apt-get download needs the architecture known to dpkg, nothing gets installed.
+jvmm_enable_foreign_arch() {
+    local host other
+    host=$(dpkg --print-architecture 2>/dev/null) || return 0
+    case "$host" in amd64) other=arm64 ;; arm64) other=amd64 ;; *) return 0 ;; esac
+    dpkg --print-foreign-architectures | grep -qx "$other" && return 0
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    echo "Adding the $other architecture to dpkg, for the $other guest kit ..." >&2
+    "${sudo[@]}" dpkg --add-architecture "$other"
+    "${sudo[@]}" apt-get update -q >&2
+}
+
+# Builds the guest kit for each architecture given (x86_64, arm64) into .guest/ARCH with bin/guest-kit:
+# a Debian kernel and a busybox initramfs. A kit is rebuilt only when it is missing or older than the
+# kit builder's sources, so tests running meanwhile never see it replaced under them.
 jvmm_build_guest_kit() {
-    local root=$1
-    if [ -x "$root/bin/guest-kit" ]; then
-        "$root/bin/guest-kit" >&2
-    else
-        echo "bin/guest-kit is not in this tree: tests that need the guest kit will report it." >&2
-    fi
+    local root=$1 arch kit
+    shift
+    for arch in "$@"; do
+        kit=$root/.guest/$arch/kit.properties
+        if [ -f "$kit" ] && [ -z "$(find "$root/loader/src/main/java/org/jvmm/loader/kit" -newer "$kit" -print -quit)" ]; then
+            continue
+        fi
+        "$root/bin/guest-kit" --arch "$arch" >&2
+    done
 }
