@@ -1,7 +1,9 @@
 package org.jvmm.arm64;
 
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.stream.IntStream;
 import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.psci.Psci;
 import org.jvmm.arm64.psci.PsciAction;
@@ -24,16 +26,14 @@ public final class Arm64Assembly implements Assembly {
 
     private final Arm64BootPlan plan;
     private final Psci psci;
-    private final BlockingQueue<PsciAction.StartCpu>[] starts;
+    private final List<BlockingQueue<PsciAction.StartCpu>> starts;
     private final Pl011 uart;
 
-    @SuppressWarnings("unchecked")
     Arm64Assembly(Arm64BootPlan plan, Psci psci, int cpus, Pl011 uart) {
         this.plan = plan;
         this.psci = psci;
         this.uart = uart;
-        this.starts = new BlockingQueue[cpus];
-        for (int i = 0; i < cpus; i++) starts[i] = new LinkedBlockingQueue<>();
+        this.starts = IntStream.range(0, cpus).<BlockingQueue<PsciAction.StartCpu>>mapToObj(i -> new LinkedBlockingQueue<>()).toList();
     }
 
     /** Where everything was loaded. */
@@ -59,7 +59,7 @@ public final class Arm64Assembly implements Assembly {
      * it starts. The backend then sets PC and X0 and calls {@link Psci#cpuStarted}.
      */
     public PsciAction.StartCpu awaitStart(int cpu) throws InterruptedException {
-        return starts[cpu].take();
+        return starts.get(cpu).take();
     }
 
     @Override
@@ -85,7 +85,7 @@ public final class Arm64Assembly implements Assembly {
                 yield ExitAction.CONTINUE;
             }
             case PsciAction.StartCpu s -> {
-                starts[s.cpu()].add(s);
+                starts.get(s.cpu()).add(s);
                 vcpu.completeRead(r.x0());
                 yield ExitAction.CONTINUE;
             }

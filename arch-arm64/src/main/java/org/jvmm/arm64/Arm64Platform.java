@@ -32,11 +32,14 @@ import org.jvmm.loader.KernelImage;
  * jvmm's arm64 machine: QEMU-virt-compatible layout ({@link Arm64Layout}), a device tree describing it,
  * direct kernel boot per booting.rst, and PSCI in the VMM.
  *
- * <p>State of this platform: the layout, device tree, kernel/initrd/FDT placement and PSCI are complete and
- * tested; no arm64 hypervisor backend exists yet (HVF arm64 and KVM arm64 come later), so
+ * <p>State of this platform: the layout, device tree, kernel/initrd/FDT placement, the PL011 console and PSCI
+ * are complete and tested; no arm64 hypervisor backend exists yet (HVF arm64 and KVM arm64 come later), so
  * {@link #openHypervisor()} refuses and {@link Arm64Assembly#initVcpu} is a placeholder.
  */
 public final class Arm64Platform implements Platform {
+
+    /** The platform; {@link java.util.ServiceLoader} creates it, so do callers that want {@link #deviceTree}. */
+    public Arm64Platform() {}
 
     /** The smallest guest RAM accepted: room for a small kernel, an initrd and the FDT block. */
     public static final long MIN_RAM_SIZE = 32 * MiB;
@@ -146,8 +149,8 @@ public final class Arm64Platform implements Platform {
 
     private static long checkRamSize(long bytes) {
         if (bytes < MIN_RAM_SIZE || bytes > MAX_RAM_SIZE || bytes % RAM_GRANULE != 0) {
-            throw new ConfigurationException("arm64 guest memory must be a multiple of 2 MiB between " + (MIN_RAM_SIZE >> 20)
-                    + " MiB and " + (MAX_RAM_SIZE >> 20) + " MiB; " + bytes + " bytes is not.");
+            throw new ConfigurationException("Give the arm64 guest a memory size that is a multiple of 2 MiB between "
+                    + (MIN_RAM_SIZE >> 20) + " MiB and " + (MAX_RAM_SIZE >> 20) + " MiB (not " + bytes + " bytes).");
         }
         return bytes;
     }

@@ -45,6 +45,9 @@ public final class FdtWriter {
     private boolean rootDone;
     private boolean childSeen;
 
+    /** An empty blob: no reservations, no nodes. */
+    public FdtWriter() {}
+
     /** Reserves {@code [address, address + size)} from the OS in the memory reservation block (spec §5.3). */
     public FdtWriter reserveMemory(long address, long size) {
         if (size <= 0) throw new IllegalArgumentException("a reservation needs a positive size");
