@@ -18,8 +18,10 @@ import org.jvmm.x86.devices.AcpiSleepControl;
  *       RTC present (so Linux does not probe them).</li>
  *   <li>MADT: one enabled local APIC per vCPU (APIC ID = processor UID = vCPU index), the IOAPIC with
  *       GSI base 0, and the PC's IRQ0 → GSI2 override for the PIT.</li>
- *   <li>DSDT: COM1 (PNP0501), the {@code \_S5_} sleep-type package, and one {@code LNRO0005}
- *       (virtio-mmio) device per {@link DeviceDescription}.</li>
+ *   <li>DSDT: COM1 (PNP0501, ISA IRQ 4), the {@code \_S5_} sleep-type package, and one {@code LNRO0005}
+ *       (virtio-mmio) device per {@link DeviceDescription} with its register window and a level-triggered,
+ *       active-high interrupt: the transport holds its line while its interrupt status is non-zero, and a
+ *       level-triggered IOAPIC pin re-delivers an interrupt still asserted at EOI, so none is lost.</li>
  * </ul>
  * All tables are laid out from {@link X86Layout#ACPI_START}, RSDP first, each 16-byte aligned.
  */
@@ -147,7 +149,8 @@ public final class AcpiTables {
                     Aml.name("_CCA", Aml.integer(1)), // cache-coherent DMA
                     Aml.name("_CRS", Aml.resourceTemplate(
                             Aml.memory32Fixed(d.mmioBase(), d.mmioLength()),
-                            Aml.interrupt(d.irq(), false)))));
+                            // Level, as the transport drives its line (asserted while InterruptStatus is non-zero).
+                            Aml.interrupt(d.irq(), true)))));
         }
         byte[] body = Aml.concat(
                 Aml.scope("\\_SB_", sb.toArray(byte[][]::new)),

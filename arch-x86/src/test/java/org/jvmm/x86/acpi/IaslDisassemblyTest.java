@@ -127,7 +127,7 @@ class IaslDisassemblyTest {
         for (DeviceDescription d : DEVICES) {
             assertEquals(1, count(dsl, "Memory32Fixed \\(ReadWrite,\\s*0x%08X,.*\\s*0x%08X,"
                     .formatted(d.mmioBase(), d.mmioLength())), d + "\n" + dsl);
-            assertEquals(1, count(dsl, "Interrupt \\(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \\)\\s*\\{\\s*0x%08X,"
+            assertEquals(1, count(dsl, "Interrupt \\(ResourceConsumer, Level, ActiveHigh, Exclusive, ,, \\)\\s*\\{\\s*0x%08X,"
                     .formatted(d.irq())), d + "\n" + dsl);
         }
     }
