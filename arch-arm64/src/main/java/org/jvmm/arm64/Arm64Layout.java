@@ -49,6 +49,33 @@ public final class Arm64Layout {
      */
     public static final long GIC_ALIGNMENT = 64 * KiB;
 
+    /**
+     * Checks the fixed GIC placement against what an in-kernel GIC reports at run time (Hypervisor.framework's
+     * {@code hv_gic_get_distributor_size}, {@code _distributor_base_alignment}, {@code _redistributor_region_size}
+     * and {@code _redistributor_base_alignment}, hvf-arm64.md §2.3): both bases aligned as asked, the distributor
+     * ending before the redistributors, and the redistributor region — which HVF sizes for every vCPU the VM
+     * supports, not just the ones created — ending inside virt's window, before the UART.
+     *
+     * @throws org.jvmm.core.ConfigurationException naming the first rule this host's GIC breaks
+     */
+    public static void checkHostGic(long distributorSize, long distributorAlignment, long redistributorRegionSize,
+                                    long redistributorAlignment) {
+        String problem = null;
+        if (distributorAlignment <= 0 || GIC_DIST_BASE % distributorAlignment != 0) {
+            problem = "a distributor alignment of 0x" + Long.toHexString(distributorAlignment);
+        } else if (redistributorAlignment <= 0 || GIC_REDIST_BASE % redistributorAlignment != 0) {
+            problem = "a redistributor alignment of 0x" + Long.toHexString(redistributorAlignment);
+        } else if (distributorSize <= 0 || distributorSize > GIC_REDIST_BASE - GIC_DIST_BASE) {
+            problem = "a distributor of 0x" + Long.toHexString(distributorSize) + " bytes";
+        } else if (redistributorRegionSize <= 0 || redistributorRegionSize > GIC_REDIST_REGION_SIZE) {
+            problem = "a redistributor region of 0x" + Long.toHexString(redistributorRegionSize) + " bytes";
+        }
+        if (problem != null) {
+            throw new org.jvmm.core.ConfigurationException("This host's in-kernel GIC needs " + problem
+                    + ", which jvmm's arm64 layout cannot honour; please report it with your macOS version and Mac model.");
+        }
+    }
+
     /** The size of the redistributor region a guest with {@code cpus} vCPUs needs. */
     public static long gicRedistSize(int cpus) {
         checkCpus(cpus);

@@ -122,4 +122,21 @@ class Arm64LayoutTest {
     void everyVirtioTransportIsInsideTheWindow(@ForAll @IntRange(min = 0, max = 31) int n) {
         assertTrue(virtioMmioBase(n) >= 0x0a00_0000L && virtioMmioBase(n) + VIRTIO_MMIO_SIZE <= 0x0a00_4000L);
     }
+
+    @Test
+    void hostGicParametersAreChecked() {
+        // What QEMU virt and KVM use: a 64 KiB distributor, 64 KiB alignment, 123 redistributors.
+        Arm64Layout.checkHostGic(0x10000, 0x10000, 0xF60000, 0x10000);
+        // Smaller requirements (HVF's 16 KiB pages; 64 vCPUs) fit too.
+        Arm64Layout.checkHostGic(0x10000, 0x4000, 64 * 0x20000, 0x4000);
+        Arm64Layout.checkHostGic(0x10000, 0x100000, 0xF60000, 0x10000); // 0x08000000 is even 1 MiB-aligned
+        assertThrows(org.jvmm.core.ConfigurationException.class,
+                () -> Arm64Layout.checkHostGic(0x10000, 0x10000, 0xF60000, 0x100000), "0x080a0000 is not 1 MiB aligned");
+        assertThrows(org.jvmm.core.ConfigurationException.class,
+                () -> Arm64Layout.checkHostGic(0x10000, 0x10000, 0x1000000, 0x10000), "region runs into the UART");
+        assertThrows(org.jvmm.core.ConfigurationException.class,
+                () -> Arm64Layout.checkHostGic(0xB0000, 0x10000, 0xF60000, 0x10000), "distributor runs into the redistributors");
+        assertThrows(org.jvmm.core.ConfigurationException.class,
+                () -> Arm64Layout.checkHostGic(0x10000, 0, 0xF60000, 0x10000));
+    }
 }
