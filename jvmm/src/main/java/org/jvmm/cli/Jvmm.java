@@ -133,7 +133,8 @@ public final class Jvmm implements Callable<Integer> {
                 stderr.println("jvmm: " + firstLine(e.getMessage()));
                 return 2;
             }
-            stderr.println("jvmm: failed: " + firstLine(String.valueOf(e.getMessage() == null ? e : e.getMessage())));
+            // A VMM bug or a host failure: the message, and the stack trace on request (-Djvmm.debug=true).
+            stderr.println("jvmm: failed: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             if (Boolean.getBoolean("jvmm.debug")) e.printStackTrace(stderr);
             return 1;
         });
@@ -172,13 +173,14 @@ public final class Jvmm implements Callable<Integer> {
             running.set(machine);
             if (escaped.get()) machine.stop("terminated by Ctrl-A x");
             MachineExit exit = machine.run();
-            terminal.close(); // before printing: a raw terminal would not return the carriage
+            terminal.close(); // the user's terminal back before the last words
             if (escaped.get()) {
                 stderr.println("jvmm: terminated by Ctrl-A x");
                 return 0;
             }
             if (exit.exitCode() != 0) {
-                stderr.println("jvmm: " + firstLine(exit.reason()));
+                // Not one line: a guest failure's reason may carry the register dump needed to debug it.
+                stderr.println("jvmm: " + exit.reason().strip());
                 return 1;
             }
             return 0;

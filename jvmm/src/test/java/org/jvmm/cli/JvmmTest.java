@@ -80,10 +80,10 @@ class JvmmTest {
     }
 
     @Test
-    void aGuestFailureIsStatusOneWithTheReasonOnOneLine() {
+    void aGuestFailureIsStatusOneWithTheReasonAndTheRegisterDump() {
         Result r = run("--kernel", kernel.toString(), "--cmdline", "crash");
         assertEquals(1, r.status());
-        assertEquals(List.of("jvmm: KVM internal error 1"), r.errLines());
+        assertEquals(List.of("jvmm: KVM internal error 1", "rip=0xfff0", "rsp=0"), r.errLines());
     }
 
     @Test
@@ -196,6 +196,16 @@ class JvmmTest {
                 arch -> { throw new ConfigurationException("No /dev/kvm: load the kvm module or run on a host with KVM."); });
         assertEquals(2, status);
         assertEquals("jvmm: No /dev/kvm: load the kvm module or run on a host with KVM.\n", err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aVmmFailureIsStatusOneWithItsMessage() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Jvmm.execute(new String[] {"--kernel", kernel.toString()}, InputStream.nullInputStream(),
+                new ByteArrayOutputStream(), new PrintStream(err, true, StandardCharsets.UTF_8), false,
+                arch -> { throw new IllegalStateException("KVM_CREATE_VM failed: ENOMEM"); });
+        assertEquals(1, status);
+        assertEquals("jvmm: failed: KVM_CREATE_VM failed: ENOMEM\n", err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
