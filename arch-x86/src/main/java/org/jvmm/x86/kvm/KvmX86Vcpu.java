@@ -1,12 +1,8 @@
 package org.jvmm.x86.kvm;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.jvmm.core.hypervisor.VcpuExit;
-import org.jvmm.core.sys.linux.kvm.KvmRun;
 import org.jvmm.core.sys.linux.kvm.KvmVcpuFd;
 import org.jvmm.x86.cpu.CpuidEntry;
 import org.jvmm.x86.cpu.Segment;
@@ -15,39 +11,22 @@ import org.jvmm.x86.cpu.X86SpecialRegisters;
 import org.jvmm.x86.cpu.X86Vcpu;
 
 /**
- * An x86-64 vCPU on KVM: translates {@code kvm_run} exits into {@link VcpuExit}s and completes reads in
- * {@code kvm_run}'s data areas.
- *
- * <p>String port I/O ({@code rep ins/outs}) reaches user space as one {@code KVM_EXIT_IO} with
- * {@code count > 1} elements in the data page; this class hands the elements to the run loop one by one,
- * as successive {@link VcpuExit.IoIn}/{@link VcpuExit.IoOut} exits, without re-entering the guest, so the
- * run loop and the devices only ever see single accesses. The guest continues once the last element is
- * done.
- *
- * <p>A read that the run loop leaves uncompleted returns all-ones to the guest, like an unclaimed bus
- * read: the data area is filled with 0xff before the exit is returned.
+ * An x86-64 vCPU on KVM: runs the guest with {@code KVM_RUN}, lets {@link X86ExitDecoder} translate the
+ * exit (including splitting string I/O and completing reads in {@code kvm_run}), and gives register,
+ * CPUID and MSR access through {@link KvmX86Binding}. Owned by the thread that created it.
  */
 public final class KvmX86Vcpu implements X86Vcpu {
 
-    private static final VcpuExit HALT = new VcpuExit.Halt();
     private static final VcpuExit CANCELED = new VcpuExit.Canceled();
 
     private final KvmVcpuFd vcpu;
-    private final KvmRun run;
+    private final X86ExitDecoder decoder;
     private final int id;
     private final Thread owner = Thread.currentThread();
 
-    // The port-I/O exit being handed out element by element.
-    private MemorySegment ioData;
-    private int ioPort, ioSize;
-    private long ioCount, ioNext;
-    private boolean ioOut;
-    /** Where {@link #completeRead} puts the value of the read returned last; null if none is pending. */
-    private MemorySegment pendingRead;
-
     KvmX86Vcpu(KvmVcpuFd vcpu, int id) {
         this.vcpu = vcpu;
-        this.run = vcpu.kvmRun();
+        this.decoder = new X86ExitDecoder(vcpu.kvmRun());
         this.id = id;
     }
 
@@ -59,80 +38,16 @@ public final class KvmX86Vcpu implements X86Vcpu {
     @Override
     public VcpuExit run() {
         checkThread();
-        pendingRead = null;
-        if (ioNext < ioCount) return nextIoElement();
+        decoder.startRun();
+        VcpuExit pending = decoder.nextStringElement();
+        if (pending != null) return pending;
         if (!vcpu.run()) return CANCELED;
-        int reason = run.exitReason();
-        return switch (reason) {
-            case KvmRun.KVM_EXIT_IO -> ioExit();
-            case KvmRun.KVM_EXIT_MMIO -> mmioExit();
-            case KvmRun.KVM_EXIT_HLT -> HALT;
-            case KvmRun.KVM_EXIT_SHUTDOWN -> new VcpuExit.Shutdown("KVM_EXIT_SHUTDOWN: triple fault or unrecoverable guest state");
-            case KvmRun.KVM_EXIT_SYSTEM_EVENT -> systemEvent();
-            case KvmRun.KVM_EXIT_INTERNAL_ERROR -> new VcpuExit.InternalError(run.internalSuberror(),
-                    dumpRegisters() + "\ninternal error data: " + hex(run.internalData()));
-            case KvmRun.KVM_EXIT_FAIL_ENTRY -> new VcpuExit.FailedEntry(run.failEntryReason(),
-                    dumpRegisters() + "\nfailed on host cpu " + run.failEntryCpu());
-            case KvmRun.KVM_EXIT_INTR -> CANCELED;
-            default -> new VcpuExit.Unhandled(reason, KvmRun.exitName(reason));
-        };
-    }
-
-    private VcpuExit ioExit() {
-        int size = run.ioSize();
-        if (size != 1 && size != 2 && size != 4) return new VcpuExit.Unhandled(KvmRun.KVM_EXIT_IO, "port I/O of size " + size);
-        ioData = run.ioData();
-        ioPort = run.ioPort();
-        ioSize = size;
-        ioOut = run.ioIsOut();
-        ioCount = run.ioCount();
-        ioNext = 0;
-        if (ioCount == 0) return new VcpuExit.Unhandled(KvmRun.KVM_EXIT_IO, "port I/O with count 0");
-        return nextIoElement();
-    }
-
-    private VcpuExit nextIoElement() {
-        MemorySegment element = ioData.asSlice(ioNext * ioSize, ioSize);
-        ioNext++;
-        if (ioOut) return new VcpuExit.IoOut(ioPort, ioSize, readLittleEndian(element));
-        element.fill((byte) 0xff);
-        pendingRead = element;
-        return new VcpuExit.IoIn(ioPort, ioSize);
-    }
-
-    private VcpuExit mmioExit() {
-        int length = run.mmioLength();
-        long address = run.mmioAddress();
-        if (length < 1 || length > 8) return new VcpuExit.Unhandled(KvmRun.KVM_EXIT_MMIO, "MMIO of length " + length);
-        MemorySegment data = run.mmioData().asSlice(0, length);
-        if (run.mmioIsWrite()) return new VcpuExit.MmioWrite(address, length, readLittleEndian(data));
-        data.fill((byte) 0xff);
-        pendingRead = data;
-        return new VcpuExit.MmioRead(address, length);
-    }
-
-    private VcpuExit systemEvent() {
-        int type = run.systemEventType();
-        return switch (type) {
-            case KvmRun.KVM_SYSTEM_EVENT_SHUTDOWN -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.POWER_OFF);
-            case KvmRun.KVM_SYSTEM_EVENT_RESET -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.RESET);
-            case KvmRun.KVM_SYSTEM_EVENT_CRASH -> new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.CRASH);
-            default -> new VcpuExit.Unhandled(KvmRun.KVM_EXIT_SYSTEM_EVENT, "KVM_EXIT_SYSTEM_EVENT type " + type);
-        };
-    }
-
-    private static long readLittleEndian(MemorySegment bytes) {
-        long v = 0;
-        for (int i = (int) bytes.byteSize() - 1; i >= 0; i--) v = (v << 8) | (bytes.get(ValueLayout.JAVA_BYTE, i) & 0xff);
-        return v;
+        return decoder.decode(this::dumpRegisters);
     }
 
     @Override
     public void completeRead(long value) {
-        MemorySegment target = pendingRead;
-        if (target == null) return; // nothing to complete (a write, or already completed)
-        for (int i = 0; i < target.byteSize(); i++) target.set(ValueLayout.JAVA_BYTE, i, (byte) (value >>> (8 * i)));
-        pendingRead = null;
+        decoder.completeRead(value);
     }
 
     @Override
@@ -212,10 +127,6 @@ public final class KvmX86Vcpu implements X86Vcpu {
 
     private static String seg(Segment s) {
         return "%04x(base=%x limit=%x type=%x%s)".formatted(s.selector(), s.base(), s.limit(), s.type(), s.l() ? " L" : "");
-    }
-
-    private static String hex(long[] words) {
-        return Arrays.stream(words).mapToObj(w -> "0x" + Long.toHexString(w)).toList().toString();
     }
 
     private void checkThread() {

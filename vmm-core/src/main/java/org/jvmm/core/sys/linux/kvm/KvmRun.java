@@ -104,19 +104,20 @@ public final class KvmRun {
         return Integer.toUnsignedLong(run.get(U32, IO_COUNT));
     }
 
+    /** Where the port-I/O data lies inside the mapping, as the kernel reports it (see {@link #ioData()}). */
+    public long ioDataOffset() {
+        return run.get(U64, IO_DATA_OFFSET);
+    }
+
     /**
-     * The data of a port-I/O exit: {@code count * size} bytes at {@code data_offset} inside the mapping.
-     *
-     * @throws IllegalStateException if the kernel's offset or count point outside the mapping (never
-     *         expected; checked because a wrong value would otherwise become an out-of-bounds access)
+     * The data of a port-I/O exit: {@code count * size} bytes at {@code data_offset} inside the mapping,
+     * or null if the kernel's offset and count would reach outside it (never expected; checked because a
+     * wrong value would otherwise become an out-of-bounds access).
      */
     public MemorySegment ioData() {
-        long offset = run.get(U64, IO_DATA_OFFSET);
+        long offset = ioDataOffset();
         long length = ioCount() * ioSize();
-        if (offset < 0 || length < 0 || offset > run.byteSize() || length > run.byteSize() - offset) {
-            throw new IllegalStateException("kvm_run io data 0x%x+0x%x outside the %d-byte mapping"
-                    .formatted(offset, length, run.byteSize()));
-        }
+        if (offset < 0 || offset > run.byteSize() || length > run.byteSize() - offset) return null;
         return run.asSlice(offset, length);
     }
 
