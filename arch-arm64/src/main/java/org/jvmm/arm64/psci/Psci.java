@@ -13,6 +13,10 @@ import java.util.function.LongPredicate;
  * for CPU_ON and AFFINITY_INFO among the functions served. Unknown IDs, including SMCCC probes, return
  * NOT_SUPPORTED as SMCCC §5.2 asks; there is no Trusted OS (MIGRATE_INFO_TYPE = 2).
  *
+ * <p>The PC is the backend's business, and differs by conduit (hvf-arm64.md §4.2, §7.12): after an HVC the
+ * reported PC already points past the instruction, so it must not be advanced; after an SMC it points at the
+ * SMC, so it must be advanced by 4 — or the guest calls again forever.
+ *
  * <p>Power states: vCPU 0 starts ON, the others OFF. CPU_ON makes its target ON_PENDING until the backend
  * reports {@link #cpuStarted}. Thread-safe: vCPU threads call it concurrently.
  */
