@@ -194,6 +194,7 @@ class VirtioBlockTest {
     void aWritableImageIsLockedAgainstASecondWriter() throws Exception {
         Path p = image((byte) 0);
         try (DiskImage first = DiskImage.open(p, false)) {
+            assertFalse(first.readOnly());
             ConfigurationException e = assertThrows(ConfigurationException.class, () -> DiskImage.open(p, false));
             assertEquals("disk image " + p + " is locked by another process: stop the other VM or pass ,ro", e.getMessage());
             try (DiskImage reader = DiskImage.open(p, true)) {
