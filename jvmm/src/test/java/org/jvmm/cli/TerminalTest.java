@@ -1,0 +1,141 @@
+package org.jvmm.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real command on a real terminal: {@code script} gives it a pseudo-terminal, KVM runs the echo guest
+ * ({@code src/test/guest/echo.c}), and the test types into the terminal as a user would. It checks that
+ * the terminal is raw while the guest runs (what is typed is not echoed by the terminal itself: only the
+ * guest's upper-case echo appears), that Ctrl-A x ends the VM with status 0 and its message, and that the
+ * terminal's settings afterwards are exactly those before.
+ *
+ * <p>Needs {@code /dev/kvm}, {@code script} (util-linux) and nasm, gcc, ld and objcopy for the guest; skips
+ * without them unless {@code jvmm.requireAll} is set. The timeout is a hang guard; nothing is timed.
+ */
+@Timeout(60)
+class TerminalTest {
+
+    private static final List<String> TOOLS = List.of("script", "nasm", "gcc", "ld", "objcopy");
+
+    @TempDir Path dir;
+
+    @Test
+    void rawWhileTheGuestRunsCtrlAXEndsItAndTheTerminalIsRestored() throws Exception {
+        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) require(onPath(tool), tool);
+        Path guest = buildEchoGuest();
+
+        Path before = dir.resolve("stty-before"), after = dir.resolve("stty-after");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String command = "stty -g > " + quote(before) + "; "
+                + quote(java) + " --enable-native-access=ALL-UNNAMED -cp " + quote(System.getProperty("java.class.path"))
+                + " org.jvmm.cli.Jvmm --kernel " + quote(guest) + " --mem 64M; echo \"status=$?\"; "
+                + "stty -g > " + quote(after);
+        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        Screen screen = new Screen(p.getInputStream());
+        try (OutputStream keyboard = p.getOutputStream()) {
+            screen.await("ECHO-GUEST-UP");
+            // The carriage return would end a line in canonical mode too, so a terminal left cooked shows
+            // up as its own echo of "hello" below rather than as a hang.
+            keyboard.write("hello\r".getBytes(StandardCharsets.US_ASCII));
+            keyboard.flush();
+            screen.await("HELLO");
+            keyboard.write(new byte[] {ConsoleEscape.CTRL_A, 'x'});
+            keyboard.flush();
+            screen.await("status=");
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "script did not end");
+        } finally {
+            p.destroyForcibly();
+        }
+        String text = screen.text();
+        assertFalse(text.contains("hello"), "the terminal echoed the typing itself, so it was not raw:\n" + text);
+        assertTrue(text.contains("jvmm: terminated by Ctrl-A x"), text);
+        assertTrue(text.contains("status=0"), text);
+        assertEquals(Files.readString(before), Files.readString(after), "terminal settings not restored");
+    }
+
+    /** The pseudo-terminal's output as it arrives. */
+    private static final class Screen {
+        private final ByteArrayOutputStream seen = new ByteArrayOutputStream();
+
+        Screen(InputStream in) {
+            Thread.ofPlatform().daemon().start(() -> {
+                byte[] buf = new byte[4096];
+                try {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        synchronized (this) {
+                            seen.write(buf, 0, n);
+                            notifyAll();
+                        }
+                    }
+                } catch (IOException ended) {
+                    // the process is gone
+                }
+            });
+        }
+
+        synchronized String text() {
+            return seen.toString(StandardCharsets.UTF_8);
+        }
+
+        /** Waits until {@code marker} has appeared; the class's timeout bounds the wait. */
+        synchronized void await(String marker) throws InterruptedException {
+            while (!text().contains(marker)) wait(1000);
+        }
+    }
+
+    private Path buildEchoGuest() throws IOException, InterruptedException {
+        Path root = Path.of(System.getProperty("jvmm.repoRoot", ".."));
+        Path probe = root.resolve("arch-x86/src/test/probe").toAbsolutePath();
+        Path source = root.resolve("jvmm/src/test/guest/echo.c").toAbsolutePath();
+        run("nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
+        run("gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-red-zone", "-fno-pic",
+                "-fno-pie", "-O2", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
+                "-Wall", "-Wno-unused-parameter", "-o", "echo.o", source.toString());
+        run("ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
+                "-o", "echo.elf", "header.o", "echo.o");
+        run("objcopy", "-O", "binary", "echo.elf", "echo.bzImage");
+        return dir.resolve("echo.bzImage");
+    }
+
+    private void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).directory(dir.toFile())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) fail(String.join(" ", command) + " failed:\n" + log);
+    }
+
+    private static String quote(Object s) {
+        return "'" + s.toString().replace("'", "'\\''") + "'";
+    }
+
+    private static void require(boolean present, String what) {
+        if (!present && Boolean.getBoolean("jvmm.requireAll")) fail(what + " is missing and jvmm.requireAll is set");
+        assumeTrue(present, what + " is missing");
+    }
+
+    private static boolean onPath(String tool) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(d, tool))) return true;
+        }
+        return false;
+    }
+}
