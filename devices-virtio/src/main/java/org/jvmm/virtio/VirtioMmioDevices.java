@@ -101,9 +101,10 @@ public final class VirtioMmioDevices implements MachineExtension {
             }
             String name = "%s@0x%x".formatted(device.name(), slot);
             VirtioMmioTransport transport = new VirtioMmioTransport(name, device, vm.memory(), vm.irqLine(gsi), kicks);
-            mmio.register(slot, slotSize, transport);
-            // Registered after the notifiers: closing runs in reverse, so the device stops before they close.
+            // Handed over after the notifiers (closing runs in reverse, so the device stops before they
+            // close) and before registering, so that a failed registration still closes the device.
             closeLater.accept(transport);
+            mmio.register(slot, slotSize, transport);
             transports.add(transport);
             described.add(new DeviceDescription("virtio-mmio", slot, slotSize, gsi));
         }

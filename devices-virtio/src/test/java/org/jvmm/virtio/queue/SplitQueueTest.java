@@ -142,6 +142,23 @@ class SplitQueueTest {
     }
 
     @Test
+    void indicesWrapAt65536() throws QueueException {
+        driver.descriptor(0, DATA, 16, 0, 0);
+        SplitQueue q = queue(false, true);
+        for (int i = 0; i < 65536 + 5; i++) {
+            driver.publish(0);
+            assertNotNull(q.pop(), "chain " + i);
+            q.addUsed(0, i);
+            driver.setUsedEvent(i & 0xffff); // "interrupt me once entry i is used"
+            assertTrue(q.needsNotification(), "entry " + i);
+            assertNull(q.pop());
+        }
+        assertEquals(5, q.nextAvail());
+        assertEquals(5, driver.usedIdx());
+        assertEquals(65536 + 4, driver.usedLen(4));
+    }
+
+    @Test
     void usedElementsAreWrittenAndPublished() throws QueueException {
         SplitQueue q = queue(false, false);
         for (int i = 0; i < 10; i++) q.addUsed(i % 8, 100 + i);
