@@ -34,7 +34,7 @@ import org.jvmm.x86.cpu.X86Vcpu;
  * {@code VcpuLoop}: loads the flat guest binary (the builder's "kernel"), enters it in real mode at
  * {@link Guests#REAL_MODE_ENTRY} or in long mode at {@link Guests#LONG_MODE_ENTRY} (with the boot page
  * tables, GDT and registers a Linux kernel gets), gives vCPU {@code n} RBX = n, and lets the test wire its
- * devices. A halted vCPU stops; the machine stops when all have halted.
+ * devices. With the in-kernel irqchip only vCPU 0 is set up: the others wait for the guest's INIT/SIPI. A halted vCPU stops; the machine stops when all have halted.
  */
 final class ConformancePlatform implements Platform {
 
@@ -99,6 +99,8 @@ final class ConformancePlatform implements Platform {
                 // CPUID first: KVM refuses EFER.LME unless the guest's CPUID offers long mode.
                 x.setCpuid(CpuidPolicy.forVcpu(x86.supportedCpuid(), x.id(), cpus));
                 x.resetFpu();
+                // With the in-kernel irqchip, secondary vCPUs wait for INIT/SIPI from the guest, as on a PC.
+                if (irqchip && x.id() > 0) return;
                 if (mode == Mode.REAL) {
                     x.setSpecialRegisters(realMode(x.specialRegisters()));
                     x.setRegisters(X86Registers.RESET.withRip(Guests.REAL_MODE_ENTRY).withRbx(x.id()));

@@ -167,6 +167,7 @@ class KvmConformanceTest {
     void interruptsByIrqfdAndIrqLineReachARealModeHandler() throws Exception {
         List<String> log = new CopyOnWriteArrayList<>();
         AtomicReference<Machine> machine = new AtomicReference<>();
+        List<Thread> raisers = new CopyOnWriteArrayList<>();
         try (EventFd irq = new EventFd()) {
             Run r = run("irq16", ConformancePlatform.Mode.REAL, true, 1, w -> {
                 w.vm().registerIrqNotifier(irq, 5);
@@ -178,14 +179,22 @@ class KvmConformanceTest {
                             case 0 -> {
                                 log.add("request " + value);
                                 // Raised from another thread, as a device thread would.
-                                Thread.ofPlatform().start(() -> {
+                                raisers.add(Thread.ofPlatform().start(() -> {
                                     if (value == 0) irq.signal();
                                     else w.vm().irqLine(5).pulse();
-                                });
+                                }));
                             }
                             case 1 -> log.add("interrupt");
                             default -> {
                                 log.add("done " + value);
+                                // The pulse's lowering edge may still be on its way: let it finish before the VM closes.
+                                for (Thread t : raisers) {
+                                    try {
+                                        t.join();
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                    }
+                                }
                                 machine.get().stop("done");
                             }
                         }
@@ -211,6 +220,22 @@ class KvmConformanceTest {
         assertEquals(0, r.exit().exitCode(), r.exit().reason());
         assertEquals(Set.of("cpu 0 on vcpu-0", "cpu 1 on vcpu-1"), reports);
         assertEquals(2, r.platform().haltRegisters.size());
+    }
+
+    @Test
+    void theBootCpuStartsASecondVcpuWithInitAndSipi() throws Exception {
+        Set<String> reports = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        AtomicReference<Machine> machine = new AtomicReference<>();
+        Run r = run("sipi64", ConformancePlatform.Mode.LONG, true, 2, w ->
+                w.pio().register(0xe1, 2, new Recorder("sipi", 0xe1, new ArrayList<>(), (o, s) -> 0) {
+                    @Override public void write(long offset, int size, long value) {
+                        reports.add("0x%x from %s".formatted(value, Thread.currentThread().getName()));
+                        if (reports.size() == 2) machine.get().stop("both up");
+                    }
+                }), machine);
+
+        assertEquals("both up", r.exit().reason());
+        assertEquals(Set.of("0xe2 from vcpu-0", "0xe1 from vcpu-1"), reports);
     }
 
     @Test

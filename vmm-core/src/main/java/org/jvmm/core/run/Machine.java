@@ -80,9 +80,10 @@ public final class Machine implements AutoCloseable {
     /** The vCPU loops, index = vCPU id. */
     public List<VcpuLoop> vcpus() { return List.copyOf(loops); }
 
-    /** Starts every vCPU. */
+    /** Starts every vCPU: creates them all, then lets them all enter the guest. */
     public void start() throws InterruptedException {
         for (VcpuLoop loop : loops) loop.start();
+        for (VcpuLoop loop : loops) loop.release();
     }
 
     /** Starts the machine and waits for it to end. */

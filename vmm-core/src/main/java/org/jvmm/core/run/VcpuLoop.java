@@ -52,6 +52,7 @@ public final class VcpuLoop {
     private volatile State current = State.RUNNING;
     private volatile Vcpu vcpu;
     private final CountDownLatch created = new CountDownLatch(1);
+    private final CountDownLatch go = new CountDownLatch(1);
     private Thread thread;
 
     VcpuLoop(int id, Vm vm, Bus mmio, Bus pio, Assembly assembly, ExitObserver observer, MachineSink machine) {
@@ -68,6 +69,14 @@ public final class VcpuLoop {
     void start() throws InterruptedException {
         thread = Thread.ofPlatform().name("vcpu-" + id).start(this::threadMain);
         created.await();
+    }
+
+    /**
+     * Lets the vCPU enter the guest. The machine calls it once every vCPU exists: guest code must not
+     * run before all vCPUs can receive what it sends them (an INIT/SIPI to a vCPU not yet created is lost).
+     */
+    void release() {
+        go.countDown();
     }
 
     /** The state the loop is in now. */
@@ -120,6 +129,7 @@ public final class VcpuLoop {
         } finally {
             lock.unlock();
         }
+        if (state == State.STOPPED) go.countDown(); // a loop stopped before release must still end
         Vcpu v = vcpu;
         if (v != null && state != State.RUNNING) v.kick();
     }
@@ -129,6 +139,7 @@ public final class VcpuLoop {
             assembly.initVcpu(v);
             vcpu = v;
             created.countDown();
+            go.await();
             loop(v);
         } catch (Throwable t) {
             machine.stopMachine(1, "vCPU " + id + " failed: " + t);
