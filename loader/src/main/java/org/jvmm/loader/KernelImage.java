@@ -46,7 +46,15 @@ public sealed interface KernelImage permits BzImage, ElfKernel, Arm64Image {
 
     /** Reads a whole file, refusing one larger than {@code limit} bytes before allocating for it. */
     private static byte[] readCapped(Path file, long limit) {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigurationException("The kernel " + file + " is not a regular file (or does not exist);"
+                    + " pass the path of a bzImage, an ELF vmlinux or an arm64 Image.");
+        }
+        // Checked before reading and again while reading: the file may grow in between.
         try (InputStream in = Files.newInputStream(file)) {
+            if (Files.size(file) > limit) {
+                throw ImageBytes.notAKernel(file.toString(), "it is larger than " + (limit >> 20) + " MiB");
+            }
             byte[] bytes = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
             if (bytes.length > limit) {
                 throw ImageBytes.notAKernel(file.toString(), "it is larger than " + (limit >> 20) + " MiB");

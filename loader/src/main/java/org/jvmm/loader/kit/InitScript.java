@@ -44,6 +44,10 @@ public final class InitScript {
                     .append(" || echo \"jvmm init: insmod ").append(m).append(" failed\"\n");
         }
         s.append("""
+                # The kernel opened /dev/console for init before the modules loaded; if the console is a
+                # device a module provides (hvc0 from virtio_console), only a fresh open reaches it. The
+                # trial open in a subshell keeps a failing redirection from ending init.
+                if (: </dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; fi
                 cpus=$(grep -c '^processor' /proc/cpuinfo)
                 mem_kb=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo)
                 echo "%s cpus=$cpus mem_kb=$mem_kb kernel=$(uname -r)"
