@@ -83,7 +83,9 @@ class NestedRigTest {
     /** The same rig with QEMU as the L2 VMM: when this passes and the jvmm test fails, jvmm is at fault. */
     @Test
     void qemuBootsTheSameGuestInTheSameRig() throws Exception {
-        List<String> out = runRig("--payload", "qemu");
+        // The jvmm test's staged modules, not build-rig's default jvmm/target/lib: in a fresh checkout's
+        // `mvn verify` that directory is filled at package, after the tests have run.
+        List<String> out = runRig("--payload", "qemu", "--modules", stageJvmmModules().toString());
         assertGuestUp(out, 2, "qemu");
         assertEquals(0, payloadExit(out), "qemu's exit status inside L1\n" + tail(out));
     }
