@@ -27,14 +27,20 @@ public final class KvmVmFd implements AutoCloseable {
         this.vcpuMmapSize = vcpuMmapSize;
     }
 
-    /** The descriptor, for arch bindings' VM ioctls. */
+    /**
+     * The descriptor, for arch bindings' VM ioctls.
+     *
+     * @throws IllegalStateException once closed: after close the number may already name another file,
+     *         so a late caller (a device thread raising an interrupt) must not use it
+     */
     public int fd() {
+        if (closed.get()) throw new IllegalStateException("the VM is closed");
         return fd;
     }
 
     /** {@code KVM_CHECK_EXTENSION} on the VM (some capabilities depend on the VM type). */
     public int checkExtension(int capability) {
-        return KvmIoctl.call(fd, "KVM_CHECK_EXTENSION " + capability, KvmIoctl.KVM_CHECK_EXTENSION, capability);
+        return KvmIoctl.call(fd(), "KVM_CHECK_EXTENSION " + capability, KvmIoctl.KVM_CHECK_EXTENSION, capability);
     }
 
     /**
@@ -49,13 +55,13 @@ public final class KvmVmFd implements AutoCloseable {
             r.set(ValueLayout.JAVA_LONG, 8, guestAddress);
             r.set(ValueLayout.JAVA_LONG, 16, host.byteSize());
             r.set(ValueLayout.JAVA_LONG, 24, host.address());
-            KvmIoctl.call(fd, "KVM_SET_USER_MEMORY_REGION slot " + slot, KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
+            KvmIoctl.call(fd(), "KVM_SET_USER_MEMORY_REGION slot " + slot, KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
         }
     }
 
     /** {@code KVM_CREATE_IRQCHIP}: the in-kernel interrupt controller (x86: PIC + IOAPIC + LAPICs). */
     public void createIrqchip() {
-        KvmIoctl.call(fd, "KVM_CREATE_IRQCHIP", KvmIoctl.KVM_CREATE_IRQCHIP, 0);
+        KvmIoctl.call(fd(), "KVM_CREATE_IRQCHIP", KvmIoctl.KVM_CREATE_IRQCHIP, 0);
     }
 
     /** {@code KVM_IRQ_LINE}: drives in-kernel interrupt controller input {@code irq} to {@code level}. */
@@ -64,7 +70,7 @@ public final class KvmVmFd implements AutoCloseable {
             MemorySegment l = a.allocate(8, 4); // struct kvm_irq_level { irq; level; }
             l.set(ValueLayout.JAVA_INT, 0, irq);
             l.set(ValueLayout.JAVA_INT, 4, level ? 1 : 0);
-            KvmIoctl.call(fd, "KVM_IRQ_LINE " + irq, KvmIoctl.KVM_IRQ_LINE, l);
+            KvmIoctl.call(fd(), "KVM_IRQ_LINE " + irq, KvmIoctl.KVM_IRQ_LINE, l);
         }
     }
 
@@ -75,7 +81,7 @@ public final class KvmVmFd implements AutoCloseable {
             f.set(ValueLayout.JAVA_INT, 0, eventFd);
             f.set(ValueLayout.JAVA_INT, 4, gsi);
             f.set(ValueLayout.JAVA_INT, 8, assign ? 0 : IRQFD_FLAG_DEASSIGN);
-            KvmIoctl.call(fd, "KVM_IRQFD gsi " + gsi, KvmIoctl.KVM_IRQFD, f);
+            KvmIoctl.call(fd(), "KVM_IRQFD gsi " + gsi, KvmIoctl.KVM_IRQFD, f);
         }
     }
 
@@ -94,7 +100,7 @@ public final class KvmVmFd implements AutoCloseable {
             e.set(ValueLayout.JAVA_INT, 16, length);
             e.set(ValueLayout.JAVA_INT, 20, eventFd);
             e.set(ValueLayout.JAVA_INT, 24, flags);
-            KvmIoctl.call(fd, "KVM_IOEVENTFD 0x" + Long.toHexString(address), KvmIoctl.KVM_IOEVENTFD, e);
+            KvmIoctl.call(fd(), "KVM_IOEVENTFD 0x" + Long.toHexString(address), KvmIoctl.KVM_IOEVENTFD, e);
         }
     }
 
@@ -105,7 +111,7 @@ public final class KvmVmFd implements AutoCloseable {
             MemorySegment c = a.allocate(104, 8); // struct kvm_enable_cap { cap; flags; u64 args[4]; u8 pad[64]; }
             c.set(ValueLayout.JAVA_INT, 0, capability);
             for (int i = 0; i < args.length; i++) c.set(ValueLayout.JAVA_LONG, 8 + 8L * i, args[i]);
-            KvmIoctl.call(fd, "KVM_ENABLE_CAP " + capability, KvmIoctl.KVM_ENABLE_CAP, c);
+            KvmIoctl.call(fd(), "KVM_ENABLE_CAP " + capability, KvmIoctl.KVM_ENABLE_CAP, c);
         }
     }
 
@@ -114,7 +120,7 @@ public final class KvmVmFd implements AutoCloseable {
      * the vCPU: the returned descriptor remembers that thread for {@link KvmVcpuFd#kick()}.
      */
     public KvmVcpuFd createVcpu(int id) {
-        int vcpu = KvmIoctl.call(fd, "KVM_CREATE_VCPU " + id, KvmIoctl.KVM_CREATE_VCPU, id);
+        int vcpu = KvmIoctl.call(fd(), "KVM_CREATE_VCPU " + id, KvmIoctl.KVM_CREATE_VCPU, id);
         try {
             return new KvmVcpuFd(vcpu, vcpuMmapSize);
         } catch (RuntimeException e) {

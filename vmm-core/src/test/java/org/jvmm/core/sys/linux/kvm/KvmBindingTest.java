@@ -67,6 +67,17 @@ class KvmBindingTest {
     }
 
     @Test
+    void aClosedVmRefusesLateCallsInsteadOfUsingAStaleDescriptor() {
+        try (KvmSystem kvm = KvmSystem.open()) {
+            KvmVmFd vm = kvm.createVm(0);
+            vm.close();
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> vm.irqLine(4, true));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> vm.irqfd(0, 4, true));
+            vm.close(); // idempotent
+        }
+    }
+
+    @Test
     void kickSignalHasOurHandlerAndNoRestart() {
         int sig = KickSignal.number();
         assertTrue(sig >= LinuxLibc.sigrtmin());
