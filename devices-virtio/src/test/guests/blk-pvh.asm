@@ -3,7 +3,8 @@
 ; virtio 1.2 §3.1.1, §4.2.3 and §5.2.6 describe, polling the used ring instead of taking interrupts:
 ;   1. writes sector 1 with a pattern, flushes, reads it back and compares;
 ;   2. reads the last sector (OK) and two sectors from the last one (IOERR);
-;   3. publishes a descriptor loop and expects the device to report DEVICE_NEEDS_RESET.
+;   3. offers broken rings (a descriptor loop, a buffer outside RAM, a next index outside the table, an
+;      available index too far ahead) and expects DEVICE_NEEDS_RESET each time, then a working device.
 ; It prints "VIRTIO: ok <check>" / "VIRTIO: FAIL <check>" per check and "VIRTIO: PASS" or "VIRTIO: FAIL"
 ; on COM1, then resets through the i8042. The host checks the image file afterwards.
 
@@ -46,41 +47,7 @@ pvh_entry:
         mov esi, msg_ident
         call report
 
-        ; Reset, ACKNOWLEDGE, DRIVER; accept only VIRTIO_F_VERSION_1 (and FLUSH); FEATURES_OK.
-        mov dword [MMIO + 0x070], 0
-        mov dword [MMIO + 0x070], 1
-        mov dword [MMIO + 0x070], 3
-        mov dword [MMIO + 0x024], 0
-        mov dword [MMIO + 0x020], 1 << 9        ; VIRTIO_BLK_F_FLUSH
-        mov dword [MMIO + 0x024], 1
-        mov dword [MMIO + 0x020], 1             ; VIRTIO_F_VERSION_1 (bit 32)
-        mov dword [MMIO + 0x070], 0xb
-        mov eax, [MMIO + 0x070]
-        test eax, 8
-        setnz al
-        mov esi, msg_features
-        call report
-
-        ; Queue 0: size 8 at DESC / AVAIL / USED, then DRIVER_OK.
-        mov dword [MMIO + 0x030], 0
-        cmp dword [MMIO + 0x034], QSIZE
-        setae al
-        mov esi, msg_qmax
-        call report
-        mov dword [MMIO + 0x038], QSIZE
-        mov dword [MMIO + 0x080], DESC
-        mov dword [MMIO + 0x084], 0
-        mov dword [MMIO + 0x090], AVAIL
-        mov dword [MMIO + 0x094], 0
-        mov dword [MMIO + 0x0a0], USED
-        mov dword [MMIO + 0x0a4], 0
-        mov dword [MMIO + 0x044], 1
-        mov dword [MMIO + 0x070], 0xf
-        mov eax, [MMIO + 0x070]
-        cmp eax, 0xf
-        sete al
-        mov esi, msg_driver_ok
-        call report
+        call init_device
 
         ; capacity (config offset 0, low dword: the test disk is small)
         mov eax, [MMIO + 0x100]
@@ -164,7 +131,9 @@ pvh_entry:
         mov esi, msg_past_end
         call report
 
-        ; 3. A descriptor loop: 0 -> 1 -> 0. The device must refuse the ring with NEEDS_RESET.
+        ; 3. Broken rings. Each must make the device report DEVICE_NEEDS_RESET with a configuration-
+        ;    change interrupt pending; the driver then resets the device and sets it up again.
+        ;    a) a descriptor loop 0 -> 1 -> 0
         mov dword [DESC + 0], HEADER
         mov dword [DESC + 4], 0
         mov dword [DESC + 8], 16
@@ -176,24 +145,54 @@ pvh_entry:
         mov word [DESC + 28], 1
         mov word [DESC + 30], 0
         call publish_head0
-        mov ecx, SPIN
-.wait_reset:
-        test dword [MMIO + 0x070], 0x40
-        jnz .reset_seen
-        dec ecx
-        jnz .wait_reset
-.reset_seen:
-        test ecx, ecx
-        setnz al
-        mov esi, msg_needs_reset
+        mov esi, msg_loop
+        call expect_needs_reset
+        ;    b) a buffer outside guest RAM (the guest has 64 MiB; 0x8000_0000 is in no region)
+        call init_device
+        mov dword [DESC + 0], 0x80000000
+        mov dword [DESC + 4], 0
+        mov dword [DESC + 8], 16
+        mov word [DESC + 12], 0
+        mov word [DESC + 14], 0
+        call publish_head0
+        mov esi, msg_outside
+        call expect_needs_reset
+        ;    c) a next index outside the 8-entry table
+        call init_device
+        mov dword [DESC + 0], HEADER
+        mov dword [DESC + 4], 0
+        mov dword [DESC + 8], 16
+        mov word [DESC + 12], 1
+        mov word [DESC + 14], 200
+        call publish_head0
+        mov esi, msg_next
+        call expect_needs_reset
+        ;    d) an available index 9 entries ahead of the device: more chains than the queue holds
+        call init_device
+        mov word [avail_idx], 9
+        mov word [AVAIL + 2], 9
+        mov dword [MMIO + 0x050], 0
+        mov esi, msg_avail
+        call expect_needs_reset
+        ;    and after all that, the device still works
+        call init_device
+        xor eax, eax
+        mov ebx, 1
+        mov esi, RBUF
+        mov ecx, 512
+        mov edx, 2
+        call request
+        test eax, eax
+        jnz .again_bad
+        mov esi, WBUF
+        mov edi, RBUF
+        mov ecx, 512
+        repe cmpsb
+.again_bad:
+        sete al
+        mov esi, msg_again
         call report
-        mov eax, [MMIO + 0x060]         ; InterruptStatus: the configuration-change bit
-        test eax, 2
-        setnz al
-        mov esi, msg_config_irq
-        call report
-        mov dword [MMIO + 0x064], 3     ; InterruptACK
-        mov dword [MMIO + 0x070], 0     ; reset
+        mov dword [MMIO + 0x070], 0     ; leave the device reset
         cmp dword [MMIO + 0x070], 0
         sete al
         mov esi, msg_reset
@@ -211,6 +210,73 @@ pvh_entry:
 .halt:  cli
         hlt
         jmp .halt
+
+;  init_device: reset the device and bring it to DRIVER_OK with queue 0 (size 8) at DESC/AVAIL/USED,
+;  clearing the rings first; reports each step.
+init_device:
+        mov edi, DESC
+        mov ecx, 0x3000
+        xor eax, eax
+        rep stosb
+        mov word [avail_idx], 0
+        ; Reset, ACKNOWLEDGE, DRIVER; accept only VIRTIO_F_VERSION_1 (and FLUSH); FEATURES_OK.
+        mov dword [MMIO + 0x070], 0
+        mov dword [MMIO + 0x070], 1
+        mov dword [MMIO + 0x070], 3
+        mov dword [MMIO + 0x024], 0
+        mov dword [MMIO + 0x020], 1 << 9        ; VIRTIO_BLK_F_FLUSH
+        mov dword [MMIO + 0x024], 1
+        mov dword [MMIO + 0x020], 1             ; VIRTIO_F_VERSION_1 (bit 32)
+        mov dword [MMIO + 0x070], 0xb
+        mov eax, [MMIO + 0x070]
+        test eax, 8
+        setnz al
+        mov esi, msg_features
+        call report
+
+        ; Queue 0: size 8 at DESC / AVAIL / USED, then DRIVER_OK.
+        mov dword [MMIO + 0x030], 0
+        cmp dword [MMIO + 0x034], QSIZE
+        setae al
+        mov esi, msg_qmax
+        call report
+        mov dword [MMIO + 0x038], QSIZE
+        mov dword [MMIO + 0x080], DESC
+        mov dword [MMIO + 0x084], 0
+        mov dword [MMIO + 0x090], AVAIL
+        mov dword [MMIO + 0x094], 0
+        mov dword [MMIO + 0x0a0], USED
+        mov dword [MMIO + 0x0a4], 0
+        mov dword [MMIO + 0x044], 1
+        mov dword [MMIO + 0x070], 0xf
+        mov eax, [MMIO + 0x070]
+        cmp eax, 0xf
+        sete al
+        mov esi, msg_driver_ok
+        call report
+
+        ret
+
+; expect_needs_reset: waits (bounded) for DEVICE_NEEDS_RESET, checks the configuration-change interrupt
+; is pending, acknowledges it and resets the device. ESI = the name of the broken-ring case.
+expect_needs_reset:
+        push esi
+        mov ecx, SPIN
+.wait:  test dword [MMIO + 0x070], 0x40
+        jnz .seen
+        dec ecx
+        jnz .wait
+.seen:  test ecx, ecx
+        setnz al
+        mov edx, [MMIO + 0x060]         ; InterruptStatus: the configuration-change bit
+        test edx, 2
+        setnz ah
+        and al, ah
+        pop esi
+        call report
+        mov dword [MMIO + 0x064], 3     ; InterruptACK
+        mov dword [MMIO + 0x070], 0     ; reset
+        ret
 
 ; request: EAX = type, EBX = sector, ESI = data buffer, ECX = data length (0: none), EDX = data flags.
 ; Builds header -> [data] -> status as descriptors 0, 1, 2, publishes it and polls for the used
@@ -313,8 +379,11 @@ msg_flush:       db "flush", 0
 msg_read:        db "read sector 1 back", 0
 msg_last:        db "read the last sector", 0
 msg_past_end:    db "read past the end is IOERR", 0
-msg_needs_reset: db "descriptor loop sets DEVICE_NEEDS_RESET", 0
-msg_config_irq:  db "configuration-change interrupt pending", 0
+msg_loop:        db "descriptor loop: NEEDS_RESET and a config interrupt", 0
+msg_outside:     db "buffer outside RAM: NEEDS_RESET and a config interrupt", 0
+msg_next:        db "next outside the table: NEEDS_RESET and a config interrupt", 0
+msg_avail:       db "available index too far ahead: NEEDS_RESET and a config interrupt", 0
+msg_again:       db "after the resets the device reads sector 1 back", 0
 msg_reset:       db "reset clears the status", 0
 
 section .bss nobits alloc noexec write align=16
