@@ -27,8 +27,10 @@ public final class EventFd implements EventNotifier {
         this.fd = fd;
     }
 
+    /** The descriptor; refused once closed, because the number may then name another file. */
     @Override
     public int fd() {
+        if (closed.get()) throw new IllegalStateException("eventfd " + fd + " is closed");
         return fd;
     }
 
@@ -37,7 +39,7 @@ public final class EventFd implements EventNotifier {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment one = a.allocate(ValueLayout.JAVA_LONG);
             one.set(ValueLayout.JAVA_LONG, 0, 1L);
-            LinuxLibc.write(fd, one);
+            LinuxLibc.write(fd(), one);
         }
     }
 
@@ -48,7 +50,7 @@ public final class EventFd implements EventNotifier {
             MemorySegment value = a.allocate(ValueLayout.JAVA_LONG);
             while (true) {
                 try {
-                    LinuxLibc.read(fd, value);
+                    LinuxLibc.read(fd(), value);
                     return value.get(ValueLayout.JAVA_LONG, 0);
                 } catch (SysException e) {
                     if (e.errno() != Errno.EINTR) throw e;
@@ -59,7 +61,7 @@ public final class EventFd implements EventNotifier {
 
     /** The counter if non-zero (clearing it), or 0 after waiting {@code timeoutMillis} without a signal. */
     public long await(int timeoutMillis) {
-        int[] revents = LinuxLibc.poll(new int[] {fd}, LinuxLibc.POLLIN, timeoutMillis);
+        int[] revents = LinuxLibc.poll(new int[] {fd()}, LinuxLibc.POLLIN, timeoutMillis);
         return (revents[0] & LinuxLibc.POLLIN) != 0 ? await() : 0;
     }
 
