@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.zip.GZIPInputStream;
 
 /**
- * An arm64 kernel {@code Image} (Documentation/arch/arm64/booting.rst, "Call the kernel image"), raw or
- * gzip-compressed as distributions ship it ({@code vmlinuz} on Debian arm64 is {@code Image.gz}). The
+ * An arm64 kernel {@code Image} (Documentation/arch/arm64/booting.rst, "Call the kernel image"), raw,
+ * gzip-compressed ({@code Image.gz}), or gzip-compressed inside an EFI zboot application. The
  * loader places {@link #image()} at a 2 MiB-aligned base + {@link #textOffset()}, reserves
  * {@link #loadSize()} bytes there, and enters at its first byte with x0 = the FDT address.
  *
@@ -35,6 +35,7 @@ public record Arm64Image(String name, byte[] image, long textOffset, long imageS
     static final int MAGIC_OFFSET = 0x38;
     static final byte[] MAGIC = {'A', 'R', 'M', 0x64};
     static final byte[] GZIP_MAGIC = {0x1f, (byte) 0x8b};
+    static final byte[] ZBOOT_MAGIC = {'M', 'Z', 'z', 'i', 'm', 'g'};
     private static final int HEADER_SIZE = 64;
     private static final long TWO_MIB = 2L << 20;
     /** booting.rst: "if image_size is zero, a bootloader should attempt to use a text_offset of 0x80000". */
@@ -75,6 +76,8 @@ public record Arm64Image(String name, byte[] image, long textOffset, long imageS
      * @throws ConfigurationException if the bytes are not an arm64 Image (after inflation)
      */
     public static Arm64Image parse(String name, byte[] file) {
+        ImageBytes f = new ImageBytes(name, file);
+        if (f.startsWith(0, ZBOOT_MAGIC)) file = zbootPayload(f);
         boolean compressed = new ImageBytes(name, file).startsWith(0, GZIP_MAGIC);
         byte[] raw = compressed ? gunzip(name, file) : file;
         ImageBytes b = new ImageBytes(name, raw);
@@ -97,6 +100,21 @@ public record Arm64Image(String name, byte[] image, long textOffset, long imageS
             throw b.notAKernel("its image_size " + Long.toUnsignedString(imageSize) + " is larger than 4 GiB");
         }
         return new Arm64Image(name, raw, textOffset, imageSize, flags, compressed);
+    }
+
+    /**
+     * The compressed Image inside an EFI zboot application (CONFIG_EFI_ZBOOT,
+     * drivers/firmware/efi/libstub/zboot-header.S): "MZ", "zimg", the payload's offset and size (u32
+     * at 8 and 12), and the compression's name (NUL-terminated at 24). Only gzip is inflated here.
+     */
+    private static byte[] zbootPayload(ImageBytes f) {
+        long offset = f.u32(8), size = f.u32(12);
+        StringBuilder type = new StringBuilder();
+        for (int i = 24; i < 32 && f.u8(i) != 0; i++) type.append((char) f.u8(i));
+        if (!type.toString().equals("gzip")) {
+            throw f.notAKernel("it is an EFI zboot image compressed with \"" + type + "\", and only gzip is supported");
+        }
+        return f.slice(offset, size, "the EFI zboot payload");
     }
 
     private static byte[] gunzip(String name, byte[] file) {

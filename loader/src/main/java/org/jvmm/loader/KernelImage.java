@@ -25,8 +25,8 @@ public sealed interface KernelImage permits BzImage, ElfKernel, Arm64Image {
 
     /**
      * Reads {@code file} and picks its format from its content (never from its name): the ELF magic,
-     * the bzImage "HdrS" signature at 0x202, the arm64 magic at 0x38, or a gzip stream holding an
-     * arm64 Image.
+     * the bzImage "HdrS" signature at 0x202, the arm64 magic at 0x38, or a gzip stream or an EFI
+     * zboot application holding an arm64 Image.
      *
      * @throws ConfigurationException if the file cannot be read or is none of those formats
      */
@@ -40,7 +40,9 @@ public sealed interface KernelImage permits BzImage, ElfKernel, Arm64Image {
         if (b.startsWith(0, ElfKernel.MAGIC)) return ElfKernel.parse(name, bytes);
         if (b.startsWith(BzImage.HEADER_MAGIC_OFFSET, BzImage.HEADER_MAGIC)) return BzImage.parse(name, bytes);
         if (b.startsWith(Arm64Image.MAGIC_OFFSET, Arm64Image.MAGIC)) return Arm64Image.parse(name, bytes);
-        if (b.startsWith(0, Arm64Image.GZIP_MAGIC)) return Arm64Image.parse(name, bytes);
+        if (b.startsWith(0, Arm64Image.GZIP_MAGIC) || b.startsWith(0, Arm64Image.ZBOOT_MAGIC)) {
+            return Arm64Image.parse(name, bytes);
+        }
         throw b.notAKernel("it has neither an ELF header, a bzImage setup header nor an arm64 Image header");
     }
 

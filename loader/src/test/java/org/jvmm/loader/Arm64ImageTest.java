@@ -57,6 +57,29 @@ class Arm64ImageTest {
         assertArrayEquals(raw, k.image());
     }
 
+    /** An EFI zboot file laid out from zboot-header.S: "MZ", "zimg", payload offset and size, compression name. */
+    static byte[] zboot(byte[] payload, String compression) {
+        ByteBuffer b = ByteBuffer.allocate(0x200 + payload.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, (byte) 'M').put(1, (byte) 'Z').put(2, (byte) 'z').put(3, (byte) 'i').put(4, (byte) 'm').put(5, (byte) 'g');
+        b.putInt(8, 0x200).putInt(12, payload.length);
+        b.put(24, compression.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        b.put(0x200, payload);
+        return b.array();
+    }
+
+    @Test
+    void inflatesTheGzipPayloadOfAnEfiZbootImage() throws IOException {
+        byte[] raw = image(0, 0x20000, 0b0010, 8192);
+        Arm64Image k = (Arm64Image) KernelImage.parse("vmlinuz.efi", zboot(gzip(raw), "gzip"));
+        assertTrue(k.compressed());
+        assertArrayEquals(raw, k.image());
+        var e = assertThrows(ConfigurationException.class, () -> KernelImage.parse("z", zboot(new byte[64], "zstd")));
+        assertTrue(e.getMessage().contains("zstd"), e.getMessage());
+        byte[] lying = zboot(gzip(raw), "gzip");
+        lying[13] = 0x7f; // payload size far past the end
+        assertThrows(ConfigurationException.class, () -> KernelImage.parse("z", lying));
+    }
+
     @Test
     void zeroImageSizeMeansTheLegacyTextOffset() {
         Arm64Image k = Arm64Image.parse("old", image(0x1234, 0, 0, 4096));
@@ -86,6 +109,14 @@ class Arm64ImageTest {
         file[0] = 0x1f;
         file[1] = (byte) 0x8b;
         System.arraycopy(junk, 0, file, 2, junk.length);
+        BzImageTest.parseExpectingOnlyConfigurationException(file);
+    }
+
+    @Property(tries = 2_000)
+    void randomZbootHeadersOnlyEverGiveAConfigurationException(@ForAll @Size(max = 100) byte[] junk) {
+        byte[] file = Arrays.copyOf(new byte[]{'M', 'Z', 'z', 'i', 'm', 'g'}, 6 + junk.length);
+        System.arraycopy(junk, 0, file, 6, junk.length);
+        if (file.length > 28) { file[24] = 'g'; file[25] = 'z'; file[26] = 'i'; file[27] = 'p'; }
         BzImageTest.parseExpectingOnlyConfigurationException(file);
     }
 
