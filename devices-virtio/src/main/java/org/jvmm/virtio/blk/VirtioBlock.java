@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -74,7 +75,7 @@ public final class VirtioBlock implements VirtioDevice {
     public VirtioBlock(DiskImage image, String id) {
         this.image = image;
         byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
-        this.id = java.util.Arrays.copyOf(idBytes, ID_BYTES);
+        this.id = Arrays.copyOf(idBytes, ID_BYTES);
         this.capacity = image.size() / SECTOR_SIZE;
         long f = VirtioFeatures.bit(VirtioFeatures.VERSION_1) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC)
                 | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(F_SEG_MAX) | VirtioFeatures.bit(F_FLUSH);
@@ -201,7 +202,7 @@ public final class VirtioBlock implements VirtioDevice {
                 }
                 case T_GET_ID -> {
                     int n = (int) Math.min(ID_BYTES, writableData);
-                    out.write(java.util.Arrays.copyOf(id, n));
+                    out.write(Arrays.copyOf(id, n));
                     written = n;
                     status = S_OK;
                 }

@@ -28,6 +28,13 @@ class TransportStateMachineProperties {
     static final long BASE = 0x10000, RAM = 0x10000;
     static final int QUEUES = 2, MAX = 64;
 
+    /** Thousands of deliberate device errors: keep their warnings out of the build log. */
+    private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger(VirtioMmioTransport.class.getName());
+
+    static {
+        QUIET.setLevel(java.util.logging.Level.SEVERE);
+    }
+
     /** The system under test and the model side by side. */
     static final class State {
         final GuestRam ram = new GuestRam(BASE, RAM);
