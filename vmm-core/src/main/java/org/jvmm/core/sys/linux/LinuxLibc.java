@@ -685,6 +685,25 @@ public final class LinuxLibc {
 
     // ---------------------------------------------------------------- <unistd.h>, <sys/prctl.h>
 
+    /** {@code <time.h>} clocks: monotonic wall time, and the calling thread's CPU time (user + system). */
+    public static final int CLOCK_MONOTONIC = 1, CLOCK_THREAD_CPUTIME_ID = 3;
+
+    private static final class Clock {
+        static final MethodHandle CLOCK_GETTIME = linkErrno("clock_gettime", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+
+    /** {@code <time.h> clock_gettime} of {@code clock}, in nanoseconds. */
+    public static long clockGettime(int clock) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ts = a.allocate(16, 8); // struct timespec { time_t tv_sec; long tv_nsec; } (LP64)
+            check((int) Clock.CLOCK_GETTIME.invokeExact(st, clock, ts), st, "clock_gettime " + clock);
+            return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     private static final class Process {
         static final MethodHandle GETPID = link("getpid", FunctionDescriptor.of(JAVA_INT));
         static final MethodHandle PRCTL = linkErrno("prctl",

@@ -146,6 +146,17 @@ class LinuxLibcTest {
     }
 
     @Test
+    void clocksAdvance() {
+        long wall = LinuxLibc.clockGettime(LinuxLibc.CLOCK_MONOTONIC);
+        long cpu = LinuxLibc.clockGettime(LinuxLibc.CLOCK_THREAD_CPUTIME_ID);
+        long sum = 0;
+        for (int i = 0; i < 5_000_000; i++) sum += i ^ (sum >>> 3); // burn some CPU on this thread
+        assertTrue(sum != 42);
+        assertTrue(LinuxLibc.clockGettime(LinuxLibc.CLOCK_MONOTONIC) > wall);
+        assertTrue(LinuxLibc.clockGettime(LinuxLibc.CLOCK_THREAD_CPUTIME_ID) > cpu);
+    }
+
+    @Test
     void terminalCallsOnANonTerminal() {
         try (EventFd e = new EventFd()) {
             assertFalse(LinuxLibc.isatty(e.fd()));
