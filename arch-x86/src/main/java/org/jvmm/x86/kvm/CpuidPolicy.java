@@ -14,7 +14,11 @@ import org.jvmm.x86.cpu.CpuidEntry;
  *   <li>Leaf 1: EBX[31:24] = the vCPU's initial APIC ID, EBX[23:16] = the number of logical processors,
  *       EDX[28] (HTT) set when there is more than one (so the count field is meaningful), and ECX[31] = 1:
  *       "running under a hypervisor", which Linux uses to pick paravirtual paths and skip hardware quirks.</li>
- *   <li>Leaves 0xB and 0x1F (extended topology): EDX of every subleaf = the vCPU's x2APIC ID.</li>
+ *   <li>Leaves 0xB and 0x1F (extended topology) describe the VM, not the host: level 0 is SMT with one
+ *       thread per core (EAX shift 0, EBX 1, ECX type 1), level 1 is the core level with {@code cpuCount}
+ *       cores (EAX = bits needed for the core ID, EBX = cpuCount, ECX type 2), higher subleaves are
+ *       invalid (type 0); EDX of every subleaf = the vCPU's x2APIC ID. The host's own topology values
+ *       would make the guest count cores and packages it does not have.</li>
  *   <li>Leaf 0xD (XSAVE): checked for consistency. Subleaf 0 EAX:EDX lists the XCR0 bits the CPU supports;
  *       every such bit from 2 up needs a subleaf describing its size and offset, and the sizes in subleaf 0
  *       (EBX for the enabled set, ECX for all supported components) must cover the legacy area plus header
@@ -61,8 +65,7 @@ public final class CpuidPolicy {
                 case LEAF_EXTENDED_FEATURES -> out.add(hideXsave && e.index() == 0
                         ? new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx() & ~(EBX7_AVX2 | EBX7_AVX512F), e.ecx(), e.edx())
                         : e);
-                case LEAF_TOPOLOGY, LEAF_TOPOLOGY_V2 ->
-                        out.add(new CpuidEntry(e.function(), e.index(), e.flags(), e.eax(), e.ebx(), e.ecx(), apicId));
+                case LEAF_TOPOLOGY, LEAF_TOPOLOGY_V2 -> out.add(topology(e, apicId, cpuCount));
                 case LEAF_XSAVE -> {
                     if (!hideXsave) out.add(e);
                 }
@@ -70,6 +73,17 @@ public final class CpuidPolicy {
             }
         }
         return List.copyOf(out);
+    }
+
+    private static CpuidEntry topology(CpuidEntry e, int apicId, int cpuCount) {
+        int index = e.index();
+        return switch (index) {
+            // ECX[15:8] level type (1 SMT, 2 core), ECX[7:0] the subleaf; EAX[4:0] the shift to the next level's ID.
+            case 0 -> new CpuidEntry(e.function(), 0, e.flags(), 0, 1, 1 << 8, apicId);
+            case 1 -> new CpuidEntry(e.function(), 1, e.flags(), 32 - Integer.numberOfLeadingZeros(cpuCount - 1),
+                    cpuCount, 2 << 8 | 1, apicId);
+            default -> new CpuidEntry(e.function(), index, e.flags(), 0, 0, index & 0xff, apicId);
+        };
     }
 
     /** Whether leaf 0xD describes every supported XSAVE component and sizes that hold them all (see the class comment). */

@@ -43,9 +43,18 @@ class CpuidPolicyTest {
         assertEquals(0x0800, leaf1.ebx() & 0xffff, "CLFLUSH size and brand index kept");
         assertTrue((leaf1.ecx() & HYPERVISOR) != 0);
         assertTrue((leaf1.edx() & HTT) != 0);
-        assertEquals(2, find(out, 0xb, 0).edx());
-        assertEquals(2, find(out, 0xb, 1).edx());
+        assertEquals(new CpuidEntry(0xb, 0, 1, 0, 1, 0x100, 2), find(out, 0xb, 0), "SMT level: one thread per core");
+        assertEquals(new CpuidEntry(0xb, 1, 1, 2, 4, 0x201, 2), find(out, 0xb, 1), "core level: 4 cores, 2 ID bits");
         assertEquals(find(supported(0x340, true), 0x80000001, 0), find(out, 0x80000001, 0), "other leaves untouched");
+    }
+
+    @Test
+    void coreIdWidthCoversEveryCount() {
+        assertEquals(0, find(CpuidPolicy.forVcpu(supported(0x340, true), 0, 1), 0xb, 1).eax());
+        assertEquals(1, find(CpuidPolicy.forVcpu(supported(0x340, true), 1, 2), 0xb, 1).eax());
+        assertEquals(2, find(CpuidPolicy.forVcpu(supported(0x340, true), 2, 3), 0xb, 1).eax());
+        assertEquals(3, find(CpuidPolicy.forVcpu(supported(0x340, true), 4, 5), 0xb, 1).eax());
+        assertEquals(3, find(CpuidPolicy.forVcpu(supported(0x340, true), 7, 8), 0xb, 1).eax());
     }
 
     @Test
