@@ -17,10 +17,12 @@ import org.jvmm.core.platform.ExitAction;
  * jvmm's arm64 machine once built: the boot plan it was loaded with and the PSCI state that answers the
  * guest's HVC/SMC calls.
  *
- * <p>The backends (HVF arm64, KVM arm64) are not written yet, so {@link #initVcpu} is a placeholder: it
- * needs arch-specific register access ({@code Arm64Vcpu}, to come with them). What it must set is ready:
- * {@link #bootState()} for vCPU 0 (booting.rst), and for the others {@link Arm64CpuState#secondary} of what
- * {@link #awaitStart} returns once the guest's PSCI CPU_ON names them.
+ * <p>vCPUs are {@link Arm64Vcpu}s. vCPU 0 starts at {@link #bootState()} (booting.rst). The others are
+ * {@linkplain Arm64Vcpu#powerOff() powered off} until the guest's PSCI CPU_ON names them, and so is a vCPU after
+ * CPU_OFF: a powered-off vCPU's run returns {@link VcpuExit.Halt} at once, and each such Halt waits a short
+ * while for a CPU_ON (then sets {@link Arm64CpuState#secondary} and reports {@link Psci#cpuStarted}) — so it stays
+ * responsive to pause and stop at the loop's top. A running vCPU's Halt is a {@code WFI}: it parks in
+ * {@link Arm64Vcpu#awaitInterrupt()}.
  */
 public final class Arm64Assembly implements Assembly {
 
@@ -48,10 +50,48 @@ public final class Arm64Assembly implements Assembly {
     /** The console UART (registered on the MMIO bus at {@link Arm64Layout#UART_BASE}). */
     public Pl011 uart() { return uart; }
 
+    /** How long a powered-off vCPU waits for CPU_ON per Canceled exit: short, so pause and stop stay prompt. */
+    private static final long START_POLL_MILLIS = 20;
+
     @Override
     public void initVcpu(Vcpu vcpu) {
-        throw new UnsupportedOperationException("arm64 vCPU initialisation needs an arm64 backend (KVM arm64 or"
-                + " Hypervisor.framework), which this build does not have yet");
+        Arm64Vcpu cpu = arm64(vcpu);
+        if (vcpu.id() == 0) {
+            cpu.setEntryState(bootState());
+        } else {
+            cpu.powerOff();
+        }
+    }
+
+    private static Arm64Vcpu arm64(Vcpu vcpu) {
+        if (vcpu instanceof Arm64Vcpu a) return a;
+        throw new IllegalArgumentException("the arm64 platform needs an Arm64Vcpu, not " + vcpu.getClass().getName());
+    }
+
+    /** A powered-off vCPU's Halt: start it if CPU_ON asked, else stay off for another round. */
+    private ExitAction poweredOff(Vcpu vcpu) {
+        PsciAction.StartCpu start;
+        try {
+            start = starts.get(vcpu.id()).poll(START_POLL_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitAction.STOP_VCPU;
+        }
+        if (start != null) {
+            arm64(vcpu).setEntryState(Arm64CpuState.secondary(start));
+            psci.cpuStarted(vcpu.id());
+        }
+        return ExitAction.CONTINUE;
+    }
+
+    private ExitAction halt(Vcpu vcpu) {
+        try {
+            arm64(vcpu).awaitInterrupt();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitAction.STOP_VCPU;
+        }
+        return ExitAction.CONTINUE;
     }
 
     /**
@@ -71,7 +111,8 @@ public final class Arm64Assembly implements Assembly {
                 case RESET -> new ExitAction.StopMachine(0, "the guest asked for a reset");
                 case CRASH -> new ExitAction.StopMachine(1, "the guest reported a crash");
             };
-            case VcpuExit.Halt h -> ExitAction.CONTINUE;
+            case VcpuExit.Halt h when psci.state(vcpu.id()) != Psci.PowerState.ON -> poweredOff(vcpu);
+            case VcpuExit.Halt h -> halt(vcpu);
             case VcpuExit.Canceled c -> ExitAction.CONTINUE;
             default -> new ExitAction.StopMachine(1, "vCPU " + vcpu.id() + " stopped: " + exit);
         };
@@ -89,7 +130,10 @@ public final class Arm64Assembly implements Assembly {
                 vcpu.completeRead(r.x0());
                 yield ExitAction.CONTINUE;
             }
-            case PsciAction.StopCaller ignored -> ExitAction.STOP_VCPU;
+            case PsciAction.StopCaller ignored -> {
+                arm64(vcpu).powerOff(); // CPU_OFF: a later CPU_ON may start it again
+                yield ExitAction.CONTINUE;
+            }
             case PsciAction.PowerOff ignored -> new ExitAction.StopMachine(0, "the guest powered off (PSCI SYSTEM_OFF)");
             case PsciAction.Reset ignored -> new ExitAction.StopMachine(0, "the guest asked for a reset (PSCI SYSTEM_RESET)");
         };

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.fdt.MachineDeviceTree;
+import org.jvmm.arm64.hvf.Hvf;
+import org.jvmm.arm64.hvf.HvfArm64Hypervisor;
 import org.jvmm.arm64.psci.Psci;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.bus.Bus;
@@ -32,9 +34,9 @@ import org.jvmm.loader.KernelImage;
  * jvmm's arm64 machine: QEMU-virt-compatible layout ({@link Arm64Layout}), a device tree describing it,
  * direct kernel boot per booting.rst, and PSCI in the VMM.
  *
- * <p>State of this platform: the layout, device tree, kernel/initrd/FDT placement, the PL011 console and PSCI
- * are complete and tested; no arm64 hypervisor backend exists yet (HVF arm64 and KVM arm64 come later), so
- * {@link #openHypervisor()} refuses and {@link Arm64Assembly#initVcpu} is a placeholder.
+ * <p>Backends: Hypervisor.framework ({@link HvfArm64Hypervisor}) on macOS, or wherever the system property
+ * {@value Hvf#LIBRARY_PROPERTY} names a library standing in for it (the tests' simulated framework). It has run
+ * only on that simulation, never on a Mac. KVM arm64 does not exist yet, so an arm64 Linux host is refused.
  */
 public final class Arm64Platform implements Platform {
 
@@ -51,6 +53,7 @@ public final class Arm64Platform implements Platform {
 
     @Override
     public Hypervisor openHypervisor() {
+        if (HvfArm64Hypervisor.selected()) return HvfArm64Hypervisor.open();
         String host = Platforms.hostArch();
         if (!host.equals("arm64")) {
             throw new ConfigurationException("arm64 guests need an arm64 host with KVM or a Mac with Apple silicon; this host is "
@@ -61,13 +64,16 @@ public final class Arm64Platform implements Platform {
     }
 
     /**
-     * Allocates RAM at {@link Arm64Layout#RAM_BASE}: on Linux one memfd mapped shared, so vhost-user helpers
-     * can map it; elsewhere (macOS, until the HVF backend brings its own mmap'd, 16 KiB-aligned allocator)
-     * an unshareable {@link Arena} segment.
+     * Allocates RAM at {@link Arm64Layout#RAM_BASE}: for Hypervisor.framework with {@code hv_vm_allocate}
+     * (16 KiB-aligned, as {@code hv_vm_map} needs); on Linux one memfd mapped shared, so vhost-user helpers
+     * can map it; elsewhere an unshareable {@link Arena} segment.
      */
     @Override
     public GuestMemory allocateMemory(MachineConfig config) {
         long size = checkRamSize(config.memoryBytes());
+        if (HvfArm64Hypervisor.selected()) {
+            return HvfArm64Hypervisor.allocateMemory(List.of(new MemoryRange(RAM_BASE, size)));
+        }
         if (System.getProperty("os.name", "").startsWith("Linux")) {
             return LinuxGuestMemory.allocate(List.of(new MemoryRange(RAM_BASE, size)));
         }

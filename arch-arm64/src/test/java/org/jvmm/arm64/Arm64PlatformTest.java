@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.jvmm.arm64.psci.Psci;
 import org.jvmm.arm64.psci.PsciAction;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.bus.Bus;
@@ -64,7 +65,7 @@ class Arm64PlatformTest {
     }
 
     /** Records what the assembly completes a hypercall with. */
-    private static final class RecordingVcpu implements Vcpu {
+    private static class RecordingVcpu implements Vcpu {
         final int id;
         Long completed;
         RecordingVcpu(int id) { this.id = id; }
@@ -74,6 +75,18 @@ class Arm64PlatformTest {
         public void kick() {}
         public String dumpRegisters() { return ""; }
         public void close() {}
+    }
+
+    /** Records what the assembly sets, like an arm64 backend's vCPU would take it. */
+    private static final class RecordingArm64Vcpu extends RecordingVcpu implements Arm64Vcpu {
+        Arm64CpuState entry;
+        boolean poweredOff;
+        RecordingArm64Vcpu(int id) { super(id); }
+        public void setEntryState(Arm64CpuState state) { entry = state; poweredOff = false; }
+        public void powerOff() { poweredOff = true; }
+        public long register(int n) { return 0; }
+        public long pc() { return 0; }
+        public void awaitInterrupt() {}
     }
 
     @Test
@@ -122,7 +135,8 @@ class Arm64PlatformTest {
             assertEquals(0x5fde_0000L, a.plan().initrdAddress());
             assertArrayEquals(initrd, mem.readBytes(0x5fde_0000L, initrd.length));
 
-            assertThrows(UnsupportedOperationException.class, () -> a.initVcpu(new RecordingVcpu(0)));
+            // Register access needs an arm64 backend's vCPU (Arm64Vcpu).
+            assertThrows(IllegalArgumentException.class, () -> a.initVcpu(new RecordingVcpu(0)));
             // The PL011 answers on the MMIO bus at 0x09000000: PeriphID0 = 0x11 at +0xfe0.
             assertEquals(0x11, mmio.read(0x0900_0fe0L, 4));
 
@@ -141,8 +155,21 @@ class Arm64PlatformTest {
             assertEquals(new Arm64CpuState(0x4000_0000L, 0x5fe0_0000L, 0, 0, 0, 0x3c5, 0), a.bootState());
             assertEquals(new Arm64CpuState(0x4000_1000L, 42, 0, 0, 0, 0x3c5, 1), Arm64CpuState.secondary(start));
 
-            assertInstanceOf(ExitAction.StopVcpu.class, a.handle(new RecordingVcpu(1),
+            RecordingArm64Vcpu boot = new RecordingArm64Vcpu(0), second = new RecordingArm64Vcpu(1);
+            a.initVcpu(boot);
+            a.initVcpu(second);
+            assertEquals(a.bootState(), boot.entry);
+            assertTrue(second.poweredOff, "a secondary waits for CPU_ON powered off");
+            // Its start was taken by awaitStart above, so its Halt finds none and it stays off (HvfConformanceTest
+            // covers the start itself).
+            assertEquals(ExitAction.CONTINUE, a.handle(second, new VcpuExit.Halt()));
+            assertTrue(second.poweredOff);
+            assertNull(second.entry);
+            // CPU_OFF powers the caller off; its loop goes on so that a later CPU_ON can start it again.
+            assertEquals(ExitAction.CONTINUE, a.handle(second,
                     new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.HVC, 0x8400_0002L, 0, 0, 0, 0)));
+            assertTrue(second.poweredOff);
+            assertEquals(Psci.PowerState.OFF, a.psci().state(1));
             ExitAction off = a.handle(cpu0, new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.SMC, 0x8400_0008L, 0, 0, 0, 0));
             assertEquals(0, ((ExitAction.StopMachine) off).exitCode());
         }

@@ -1,0 +1,180 @@
+package org.jvmm.arm64.hvf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jvmm.arm64.Arm64Platform;
+import org.jvmm.core.hypervisor.VcpuExit;
+import org.jvmm.core.observe.ExitObserver;
+import org.jvmm.core.run.Machine;
+import org.jvmm.core.run.MachineExit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * arm64 conformance guests (src/test/guests) through the whole stack — {@link Machine}, {@link Arm64Platform},
+ * the HVF backend's real FFM code — on hvfsim, the simulated Hypervisor.framework (Unicorn, not a Mac).
+ * Expected values come from the Arm architecture (load/store widths and extension, PSCI), never from jvmm.
+ */
+class HvfConformanceTest {
+
+    @BeforeAll
+    static void simulator() throws Exception {
+        HvfSim.install();
+    }
+
+    @AfterAll
+    static void restore() {
+        HvfSim.uninstall();
+    }
+
+    /** Counts platform exits by kind, for the PC-rule checks. */
+    static final class Exits implements ExitObserver {
+        final AtomicInteger halts = new AtomicInteger();
+        final AtomicInteger smcs = new AtomicInteger();
+        final AtomicInteger hvcs = new AtomicInteger();
+        final List<String> all = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void onExit(int vcpu, VcpuExit exit, String device, long value, long nanos) {
+            switch (exit) {
+                case VcpuExit.Halt h -> halts.incrementAndGet();
+                case VcpuExit.Hypercall h when h.conduit() == VcpuExit.Hypercall.Conduit.SMC -> smcs.incrementAndGet();
+                case VcpuExit.Hypercall h -> hvcs.incrementAndGet();
+                default -> {}
+            }
+        }
+    }
+
+    private static Machine machine(String guest, int cpus, Probe probe, Exits exits) throws Exception {
+        Path image = HvfSim.guest(guest);
+        return Machine.builder(new Arm64Platform()).kernel(image).memory(64L << 20).cpus(cpus).observer(exits)
+                .extension((vm, mmio, closeLater) -> {
+                    mmio.register(Probe.BASE, Probe.SIZE, probe);
+                    return List.of();
+                })
+                .build();
+    }
+
+    /** Waits for the machine's end with a 30 s hang guard. */
+    private static MachineExit await(Machine m) throws Exception {
+        CompletableFuture<MachineExit> done = CompletableFuture.supplyAsync(() -> {
+            try {
+                return m.awaitExit();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try {
+            return done.get(30, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            m.stop("hang guard");
+            fail("the guest did not finish within 30 s");
+            return null;
+        }
+    }
+
+    @Test
+    void mmioOfEverySizeFromLowHighAndZeroRegistersWithZeroAndSignExtension() throws Exception {
+        Probe probe = new Probe();
+        Exits exits = new Exits();
+        MachineExit result;
+        try (Machine m = machine("mmio", 1, probe, exits)) {
+            m.start();
+            result = await(m);
+        }
+        assertEquals(0, result.exitCode(), result.reason());
+        assertTrue(result.reason().contains("SYSTEM_OFF"), result.reason());
+
+        List<Probe.Access> expected = List.of(
+                new Probe.Access(true, 0x10, 1, 0x88),                    // STRB w0
+                new Probe.Access(true, 0x20, 2, 0x0718),                  // STRH w30
+                new Probe.Access(true, 0x30, 4, 0xe5f60718L),             // STR w30
+                new Probe.Access(true, 0x40, 8, 0xa1b2c3d4e5f60718L),     // STR x30
+                new Probe.Access(true, 0x48, 8, 0),                       // STR xzr
+                new Probe.Access(true, 0x51, 8, 0x1122334455667788L),     // STUR x0, unaligned
+                new Probe.Access(true, 0x60, 8, 0x1122334455667788L),     // STR x0, [x9, x5]
+                new Probe.Access(true, 0x200, 8, 0x88L),                  // LDRB w0: zero-extended into x0
+                new Probe.Access(true, 0x208, 8, 0x9788L),                // LDRH w17
+                new Probe.Access(true, 0x210, 8, 0xb5a69788L),            // LDR w28: upper half cleared
+                new Probe.Access(true, 0x218, 8, Probe.PATTERN),          // LDR x30
+                new Probe.Access(true, 0x220, 8, 0xffff_ffff_ffff_ff88L), // LDRSB x1
+                new Probe.Access(true, 0x228, 8, 0x0000_0000_ffff_9788L), // LDRSH w2: sign-extended to 32 bits only
+                new Probe.Access(true, 0x230, 8, 0xffff_ffff_b5a6_9788L), // LDRSW x3
+                new Probe.Access(true, 0x238, 8, 0xffff_ffff_ffff_9788L), // LDURSH x4
+                new Probe.Access(true, 0x240, 8, Probe.PATTERN));         // LDR x6, [x9, x5]
+        assertEquals(expected, probe.writes());
+        List<Integer> readSizes = probe.accesses().stream().filter(a -> !a.write()).map(Probe.Access::size).toList();
+        assertEquals(List.of(1, 2, 4, 8, 1, 2, 4, 2, 8, 8), readSizes);
+    }
+
+    @Test
+    void sysregTrapReadsZeroAndWfiIsWokenByTheTimerAndByAnInterrupt() throws Exception {
+        Probe probe = new Probe();
+        Exits exits = new Exits();
+        MachineExit result;
+        try (Machine m = machine("sysreg_wfi", 1, probe, exits)) {
+            m.start();
+            // The guest announces its second wait; whether it is parked yet or not, the raised line must end it
+            // (a wake-up before the WFI is remembered) — without one it would wait forever.
+            assertTrue(probe.awaitWrite(0x330), "the guest never got past its timer WFI");
+            probe.flag.set(0x55);
+            m.vm().irqLine(5).set(true);
+            result = await(m);
+        }
+        assertEquals(0, result.exitCode(), result.reason());
+        assertEquals(0L, probe.written(0x300), "MRS PMCR_EL0 is trapped and reads as zero");
+        assertEquals(1L, probe.written(0x308), "MSR OSLAR_EL1 is ignored and leaves X21 alone");
+        long frequency = probe.written(0x310), deadlineTicks = probe.written(0x318), woke = probe.written(0x320);
+        assertTrue(frequency > 0, "CNTFRQ_EL0 " + frequency);
+        assertTrue(Long.compareUnsigned(woke, deadlineTicks) >= 0, "the timer WFI loop ends only at its deadline");
+        assertTrue(exits.halts.get() >= 2, "both waits went through WFI: " + exits.halts.get());
+        assertEquals(0x55L, probe.written(0x328));
+    }
+
+    @Test
+    void psciByHvcAndSmcAndCpuOnStartsASecondVcpu() throws Exception {
+        Probe probe = new Probe();
+        Exits exits = new Exits();
+        MachineExit result;
+        try (Machine m = machine("smp", 2, probe, exits)) {
+            m.start();
+            result = await(m);
+        }
+        assertEquals(0, result.exitCode(), result.reason() + " " + probe.accesses());
+        assertEquals(0x10000L, probe.written(0x500), "PSCI_VERSION by HVC: 1.0");
+        assertEquals(0x10000L, probe.written(0x508), "PSCI_VERSION by SMC: 1.0");
+        assertEquals(1, exits.smcs.get(), "the SMC ran once: PC moved past it");
+        assertEquals(0L, probe.written(0x510), "CPU_ON returns SUCCESS");
+        assertEquals(0x5a5aL, probe.written(0x600), "the secondary starts with X0 = context ID");
+        Long mpidr = probe.written(0x608);
+        assertNotNull(mpidr, "the secondary ran");
+        assertEquals(1L, mpidr & 0xff_00ff_ffffL, "the secondary's MPIDR_EL1 affinity");
+        assertEquals(0x77L, probe.written(0x518), "vCPU 0 saw the secondary's write to RAM");
+        assertTrue(exits.hvcs.get() >= 4, "VERSION, CPU_ON, CPU_OFF, SYSTEM_OFF by HVC: " + exits.hvcs.get());
+    }
+
+    @Test
+    void anMmioAccessWithoutSyndromeStopsTheMachineWithAClearError() throws Exception {
+        Probe probe = new Probe();
+        MachineExit result;
+        try (Machine m = machine("isv0", 1, probe, new Exits())) {
+            m.start();
+            result = await(m);
+        }
+        assertEquals(1, result.exitCode());
+        assertTrue(result.reason().contains("ISV=0"), result.reason());
+        assertTrue(result.reason().contains("0xb000000"), result.reason());
+        assertEquals(List.of(), probe.accesses(), "nothing reached the device");
+    }
+}
