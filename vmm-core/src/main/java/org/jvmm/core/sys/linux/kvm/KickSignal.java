@@ -19,8 +19,9 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  *
  * <p>Which signal: the first real-time signal from glibc's {@code SIGRTMIN} upwards that has no handler
  * yet. HotSpot installs handlers only for standard signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGQUIT,
- * SIGUSR2 for suspend/resume, SIGHUP/SIGINT/SIGTERM for shutdown hooks, SIGPIPE, SIGXFSZ), and glibc keeps
- * the real-time signals below SIGRTMIN for its own threads; checking for an existing handler also keeps
+ * SIGUSR2 for suspend/resume, SIGHUP/SIGINT/SIGTERM for shutdown hooks, SIGPIPE, SIGXFSZ), the JDK's NIO
+ * interrupts blocked I/O threads with SIGRTMAX - 2 (the other end of the range), and glibc keeps the
+ * real-time signals below SIGRTMIN for its own threads; checking for an existing handler also keeps
  * us out of the way of any other native library in the process.
  */
 public final class KickSignal {
