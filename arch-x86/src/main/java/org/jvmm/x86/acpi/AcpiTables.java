@@ -120,7 +120,9 @@ public final class AcpiTables {
     static byte[] madt(int cpus) {
         ByteBuffer b = ByteBuffer.allocate(8 + 8 * cpus + 12 + 10).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt((int) X86Layout.LAPIC);
-        b.putInt(1); // PCAT_COMPAT: KVM's in-kernel irqchip includes 8259s, which the OS must mask
+        // PCAT_COMPAT: KVM's in-kernel irqchip does include 8259s. Linux in hardware-reduced mode ignores them
+        // anyway (it installs no legacy PIC, so ISA GSIs get dynamic IRQ numbers: COM1 shows as "irq = 25").
+        b.putInt(1);
         for (int i = 0; i < cpus; i++) {
             b.put((byte) 0).put((byte) 8).put((byte) i).put((byte) i).putInt(1); // processor local APIC, enabled
         }
