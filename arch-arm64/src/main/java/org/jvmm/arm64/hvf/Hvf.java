@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.hypervisor.HypervisorException;
+import org.jvmm.core.platform.Platforms;
 
 /**
  * The FFM binding of the arm64 Hypervisor.framework C API: one downcall per {@code hv_*} function jvmm uses,
@@ -134,9 +135,13 @@ public final class Hvf {
         }
     }
 
-    /** Whether this process would use Hypervisor.framework: on macOS, or when {@value #LIBRARY_PROPERTY} names a library. */
+    /**
+     * Whether this process would use the arm64 Hypervisor.framework: on macOS on Apple silicon, or wherever
+     * {@value #LIBRARY_PROPERTY} names a library. (An Intel Mac's framework has the x86 API under the same names.)
+     */
     public static boolean selected() {
-        return System.getProperty(LIBRARY_PROPERTY) != null || System.getProperty("os.name", "").startsWith("Mac");
+        return System.getProperty(LIBRARY_PROPERTY) != null
+                || (System.getProperty("os.name", "").startsWith("Mac") && Platforms.hostArch().equals("arm64"));
     }
 
     /**

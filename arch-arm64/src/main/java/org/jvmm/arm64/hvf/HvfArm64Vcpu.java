@@ -244,10 +244,8 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
     private void finishPrevious() {
         if (pendingRegister >= 0) {
             if (pendingRegister != 31) {
-                long v = truncate(pendingValue, pendingSize);
-                if (pendingSignExtend && pendingSize < 8) v = v << (64 - 8 * pendingSize) >> (64 - 8 * pendingSize);
-                if (!pendingSixtyFour) v &= 0xffff_ffffL;
-                hvf.vcpuSetReg(handle, Hvf.HV_REG_X0 + pendingRegister, v);
+                hvf.vcpuSetReg(handle, Hvf.HV_REG_X0 + pendingRegister,
+                        loadedValue(pendingValue, pendingSize, pendingSignExtend, pendingSixtyFour));
             }
             pendingRegister = -1;
         }
@@ -335,6 +333,17 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
         } finally {
             arena.close();
         }
+    }
+
+    /**
+     * What a load of {@code size} bytes leaves in Xt when the device answered {@code value}: the low bytes,
+     * sign-extended when SSE, and cut to the W register (upper half zero) unless SF — the Arm ARM's LDR, LDRSB,
+     * LDRSH and LDRSW semantics as the data-abort syndrome describes them.
+     */
+    static long loadedValue(long value, int size, boolean signExtend, boolean sixtyFour) {
+        long v = truncate(value, size);
+        if (signExtend && size < 8) v = v << (64 - 8 * size) >> (64 - 8 * size);
+        return sixtyFour ? v : v & 0xffff_ffffL;
     }
 
     private static long truncate(long value, int size) {

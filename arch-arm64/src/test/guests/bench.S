@@ -1,0 +1,30 @@
+// Exit-cost benchmark guest: N iterations each of an empty loop, a loop of 4-byte MMIO writes (an exit through
+// the whole run loop), and a loop of trapped MRS PMCR_EL0 (an exit the HVF backend answers itself), with a
+// marker write to the probe (offset 0xf00, the phase number) between loops. N is read from the probe at 0xf08.
+    .include "image.inc"
+    image_header
+entry:
+    ldr     x9, =PROBE
+    ldr     x10, [x9, #0xf08]
+    mov     x1, #1
+    str     x1, [x9, #0xf00]
+    mov     x2, x10
+1:  subs    x2, x2, #1
+    b.ne    1b
+    mov     x1, #2
+    str     x1, [x9, #0xf00]
+    mov     x2, x10
+2:  str     w2, [x9, #0x10]
+    subs    x2, x2, #1
+    b.ne    2b
+    mov     x1, #3
+    str     x1, [x9, #0xf00]
+    mov     x2, x10
+3:  mrs     x3, pmcr_el0
+    subs    x2, x2, #1
+    b.ne    3b
+    mov     x1, #4
+    str     x1, [x9, #0xf00]
+    system_off
+    .ltorg
+image_end:
