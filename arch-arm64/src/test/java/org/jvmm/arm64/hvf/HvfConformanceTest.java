@@ -20,12 +20,16 @@ import org.jvmm.core.run.MachineExit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * arm64 conformance guests (src/test/guests) through the whole stack — {@link Machine}, {@link Arm64Platform},
  * the HVF backend's real FFM code — on hvfsim, the simulated Hypervisor.framework (Unicorn, not a Mac).
  * Expected values come from the Arm architecture (load/store widths and extension, PSCI), never from jvmm.
+ * Hang guards: 30 s per guest, and 90 s per test on a separate thread, so even a vCPU that never wakes up
+ * (which would block closing the machine) fails the test instead of hanging the build.
  */
+@Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class HvfConformanceTest {
 
     @BeforeAll
@@ -140,6 +144,22 @@ class HvfConformanceTest {
         assertTrue(Long.compareUnsigned(woke, deadlineTicks) >= 0, "the timer WFI loop ends only at its deadline");
         assertTrue(exits.halts.get() >= 2, "both waits went through WFI: " + exits.halts.get());
         assertEquals(0x55L, probe.written(0x328));
+    }
+
+    @Test
+    void stoppingTheMachineWakesAVcpuParkedInWfiWithoutTimer() throws Exception {
+        Probe probe = new Probe();
+        Exits exits = new Exits();
+        MachineExit result;
+        try (Machine m = machine("park", 2, probe, exits)) {
+            m.start();
+            assertTrue(probe.awaitWrite(0x330), "the guest never reached its WFI");
+            // vCPU 0 parks in WFI with no timer armed, vCPU 1 waits powered off: only kicks can end them.
+            m.stop("stopped by the test");
+            result = await(m);
+        }
+        assertEquals(0, result.exitCode());
+        assertEquals("stopped by the test", result.reason());
     }
 
     @Test
