@@ -300,15 +300,16 @@ public final class Hvf {
         }
     }
 
-    /** {@code hv_vcpu_run(vcpu)}: blocks until the next exit, which the framework writes to the exit struct. */
-    public void vcpuRun(long vcpu) {
-        int r;
+    /**
+     * {@code hv_vcpu_run(vcpu)}: blocks until the next exit, which the framework writes to the exit struct.
+     * Returns the raw {@code hv_return_t}, so the caller can report {@link #HV_ILLEGAL_GUEST_STATE} as a failed entry.
+     */
+    public int vcpuRun(long vcpu) {
         try {
-            r = (int) vcpuRun.invokeExact(vcpu);
+            return (int) vcpuRun.invokeExact(vcpu);
         } catch (Throwable t) {
             throw rethrow("hv_vcpu_run", t);
         }
-        if (r != HV_SUCCESS) check("hv_vcpu_run", r);
     }
 
     /** {@code hv_vcpus_exit(vcpus, 1)} with {@code vcpuArray} holding one id; any thread. Returns the raw code. */

@@ -148,7 +148,9 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
         for (;;) {
             finishPrevious();
             syncVtimer();
-            hvf.vcpuRun(handle);
+            int ret = hvf.vcpuRun(handle);
+            if (ret == Hvf.HV_ILLEGAL_GUEST_STATE) return new VcpuExit.FailedEntry(Integer.toUnsignedLong(ret), dumpRegisters());
+            Hvf.check("hv_vcpu_run", ret);
             int reason = exit.get(JAVA_INT, Hvf.EXIT_REASON);
             switch (reason) {
                 case Hvf.HV_EXIT_REASON_CANCELED -> { return new VcpuExit.Canceled(); }
