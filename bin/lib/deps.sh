@@ -3,6 +3,7 @@
 JVMM_DEBIAN_PACKAGES=(
     maven                 # the build (bin/mvn runs it on the JDK found by bin/lib/jdk.sh)
     gcc nasm              # the bare-metal conformance guests
+    gcc-aarch64-linux-gnu libunicorn-dev  # the arm64 guests and hvfsim, the simulated Hypervisor.framework
     acpica-tools          # iasl: disassembles jvmm's ACPI tables in the tests
     device-tree-compiler  # dtc: checks jvmm's arm64 flattened device trees
     qemu-system-x86 qemu-system-arm qemu-utils  # the nested rig and the peer tests
