@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
 import java.math.BigInteger;
 import java.util.List;
 import net.jqwik.api.ForAll;
@@ -58,8 +64,17 @@ class HvfBackendTest {
         return net.jqwik.api.Arbitraries.of(1, 2, 4, 8);
     }
 
+    /** The simulator's record of an SPI line (hvfsim's test-only {@code hvsim_spi_level}). */
+    private static int spiLevel(int intid) throws Throwable {
+        MethodHandle h = Linker.nativeLinker().downcallHandle(
+                SymbolLookup.libraryLookup(Path.of(System.getProperty(Hvf.LIBRARY_PROPERTY)), Arena.global())
+                        .find("hvsim_spi_level").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        return (int) h.invokeExact(intid);
+    }
+
     @Test
-    void oneVmPerProcessAndMemoryMustBeWhole16KiBPages() throws Exception {
+    void oneVmPerProcessAndMemoryMustBeWhole16KiBPages() throws Throwable {
         HvfSim.install();
         try (HvfArm64Hypervisor hv = HvfArm64Hypervisor.open();
              GuestMemory first = HvfArm64Hypervisor.allocateMemory(List.of(new MemoryRange(Arm64Layout.RAM_BASE, 16L << 20)));
@@ -69,7 +84,12 @@ class HvfBackendTest {
                 ConfigurationException busy = assertThrows(ConfigurationException.class, () -> hv.createVm(second));
                 assertTrue(busy.getMessage().contains("HV_BUSY"), busy.getMessage());
                 assertThrows(IllegalArgumentException.class, () -> vm.irqLine(Arm64Layout.MAX_SPI + 1));
+                // SPI n is GIC INTID 32 + n (hv_gic_set_spi takes the INTID): the simulator shows the level it got.
                 vm.irqLine(Arm64Layout.UART_SPI).set(true);
+                assertEquals(1, spiLevel(33));
+                vm.irqLine(Arm64Layout.UART_SPI).set(false);
+                assertEquals(0, spiLevel(33));
+                assertEquals(0, spiLevel(32), "no other line moved");
             }
             // Closed, the VM makes room for the next one.
             hv.createVm(second).close();
