@@ -9,11 +9,14 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import jdk.jfr.Configuration;
 import jdk.jfr.Recording;
+import jdk.jfr.RecordingState;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.observe.JfrExitObserver;
 import org.jvmm.core.observe.StatsObserver;
@@ -167,6 +170,19 @@ public final class Jvmm implements Callable<Integer> {
         builder.observer(new JfrExitObserver());
 
         Recording recording = o.jfr() == null ? null : startRecording(o.jfr());
+        CountDownLatch finished = new CountDownLatch(1);
+        // SIGTERM, or SIGINT when the terminal is not raw: stop the machine as a power-off would, so the
+        // statistics and the recording are still written, and give that a few seconds before the JVM ends.
+        Thread onSignal = new Thread(() -> {
+            Machine m = running.get();
+            if (m != null) m.stop("terminated by a signal");
+            try {
+                finished.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "jvmm-stop-on-signal");
+        Runtime.getRuntime().addShutdownHook(onSignal);
         try (Terminal terminal = interactive ? Terminal.rawIfTerminal() : Terminal.none();
              Machine machine = builder.build()) {
             if (statistics != null) statistics.buses(machine.mmioBus(), machine.pioBus());
@@ -185,9 +201,12 @@ public final class Jvmm implements Callable<Integer> {
             }
             return 0;
         } finally {
-            if (recording != null) {
-                recording.stop(); // writes the destination file
-                recording.close();
+            if (recording != null) finish(recording);
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(onSignal);
+            } catch (IllegalStateException shuttingDown) {
+                // a signal is being handled: the hook is waiting for this very block, and returns now
             }
         }
     }
@@ -248,6 +267,16 @@ public final class Jvmm implements Callable<Integer> {
         recording.setDestination(file);
         recording.start();
         return recording;
+    }
+
+    /** Stops the recording, which writes its file; on a signal, JFR's own shutdown hook may have done so already. */
+    private static void finish(Recording recording) {
+        try {
+            if (recording.getState() == RecordingState.RUNNING) recording.stop();
+        } catch (IllegalStateException stoppedMeanwhile) {
+            // JFR's shutdown hook stopped it between the check and the call, and wrote the file
+        }
+        recording.close();
     }
 
     /** Keeps the promise of one line on standard error, whatever text a lower layer produced. */

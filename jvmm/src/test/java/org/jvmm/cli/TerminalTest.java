@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The real command on a real terminal: {@code script} gives it a pseudo-terminal, KVM runs the echo guest
  * ({@code src/test/guest/echo.c}), and the test types into the terminal as a user would. It checks that
  * the terminal is raw while the guest runs (what is typed is not echoed by the terminal itself: only the
- * guest's upper-case echo appears), that Ctrl-A x ends the VM with status 0 and its message, and that the
- * terminal's settings afterwards are exactly those before.
+ * guest's upper-case echo appears), that Ctrl-A x ends the VM with status 0 and its message, that SIGTERM
+ * stops the machine so its statistics are still printed, and that the terminal's settings afterwards are
+ * exactly those before.
  *
  * <p>Needs {@code /dev/kvm}, {@code script} (util-linux) and nasm, gcc, ld and objcopy for the guest; skips
  * without them unless {@code jvmm.requireAll} is set. The timeout is a hang guard; nothing is timed.
@@ -69,6 +70,37 @@ class TerminalTest {
         assertFalse(text.contains("hello"), "the terminal echoed the typing itself, so it was not raw:\n" + text);
         assertTrue(text.contains("jvmm: terminated by Ctrl-A x"), text);
         assertTrue(text.contains("status=0"), text);
+        assertEquals(Files.readString(before), Files.readString(after), "terminal settings not restored");
+    }
+
+    @Test
+    void sigtermStopsTheMachineWithItsStatisticsAndRestoresTheTerminal() throws Exception {
+        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) require(onPath(tool), tool);
+        Path guest = buildEchoGuest();
+
+        Path before = dir.resolve("stty-before"), after = dir.resolve("stty-after"), pid = dir.resolve("pid");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // sh writes its own pid and then becomes the JVM, so the test signals exactly the process it started.
+        String jvmm = "echo $$ > " + quote(pid) + "; exec " + quote(java) + " --enable-native-access=ALL-UNNAMED -cp "
+                + quote(System.getProperty("java.class.path")) + " org.jvmm.cli.Jvmm --kernel " + quote(guest)
+                + " --mem 64M --stats";
+        String command = "stty -g > " + quote(before) + "; sh -c " + quote(jvmm) + "; echo \"status=$?\"; "
+                + "stty -g > " + quote(after);
+        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        Screen screen = new Screen(p.getInputStream());
+        try (OutputStream keyboard = p.getOutputStream()) {
+            screen.await("ECHO-GUEST-UP");
+            long jvm = Long.parseLong(Files.readString(pid).strip());
+            ProcessHandle.of(jvm).orElseThrow().destroy(); // SIGTERM
+            screen.await("status=");
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "script did not end");
+        } finally {
+            p.destroyForcibly();
+        }
+        String text = screen.text();
+        assertTrue(text.contains("exit reason") && text.contains("bus pio:"), "no statistics table:\n" + text);
+        assertTrue(text.contains("status=143"), "128 + SIGTERM expected:\n" + text);
         assertEquals(Files.readString(before), Files.readString(after), "terminal settings not restored");
     }
 
