@@ -3,6 +3,7 @@ package org.jvmm.arm64.hvf;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongUnaryOperator;
 import org.jvmm.core.bus.BusDevice;
 
 /**
@@ -21,13 +22,24 @@ final class Probe implements BusDevice {
 
     private final List<Access> accesses = new ArrayList<>();
     final AtomicLong flag = new AtomicLong();
+    private final LongUnaryOperator answer;
+
+    /** The conformance guests' probe: {@link #PATTERN} everywhere but {@link #FLAG}. */
+    Probe() {
+        this.answer = null;
+    }
+
+    /** A probe whose read at {@code offset} answers {@code answer(offset)}, cut to the access size. */
+    Probe(LongUnaryOperator answer) {
+        this.answer = answer;
+    }
 
     @Override
     public String name() { return "probe"; }
 
     @Override
     public synchronized long read(long offset, int size) {
-        long v = offset == FLAG ? flag.get() : PATTERN;
+        long v = answer != null ? answer.applyAsLong(offset) : offset == FLAG ? flag.get() : PATTERN;
         if (size < 8) v &= (1L << (8 * size)) - 1;
         accesses.add(new Access(false, offset, size, v));
         notifyAll();
