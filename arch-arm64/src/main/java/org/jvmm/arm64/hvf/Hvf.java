@@ -145,7 +145,8 @@ public final class Hvf {
     }
 
     /**
-     * The binding, loading the framework (or the library {@value #LIBRARY_PROPERTY} names) on first use.
+     * The binding, loading the framework (or the library {@value #LIBRARY_PROPERTY} names) on first use; the
+     * choice holds for the life of the process, since a loaded library stays loaded.
      *
      * @throws ConfigurationException if the library is missing
      */
@@ -154,13 +155,25 @@ public final class Hvf {
         if (h != null) return h;
         synchronized (Hvf.class) {
             if (instance == null) {
-                String path = System.getProperty(LIBRARY_PROPERTY, FRAMEWORK_PATH);
-                if (!Files.exists(Path.of(path))) {
-                    throw new ConfigurationException(path.equals(FRAMEWORK_PATH)
-                            ? "Hypervisor.framework is missing at " + FRAMEWORK_PATH + "; run jvmm on macOS 15 or later on Apple silicon."
-                            : "The library " + path + " named by -D" + LIBRARY_PROPERTY + " does not exist; build it or drop the property.");
+                String simulator = System.getProperty(LIBRARY_PROPERTY);
+                if (simulator != null) {
+                    if (!Files.exists(Path.of(simulator))) {
+                        throw new ConfigurationException("The library " + simulator + " named by -D" + LIBRARY_PROPERTY
+                                + " does not exist; build it or drop the property.");
+                    }
+                    instance = new Hvf(simulator, SymbolLookup.libraryLookup(Path.of(simulator), Arena.global()));
+                } else {
+                    // Since macOS 11 system frameworks live in the dyld shared cache, not on disk: dlopen the name
+                    // (the String overload) instead of checking or resolving a file.
+                    SymbolLookup framework;
+                    try {
+                        framework = SymbolLookup.libraryLookup(FRAMEWORK_PATH, Arena.global());
+                    } catch (IllegalArgumentException e) {
+                        throw new ConfigurationException("Hypervisor.framework cannot be loaded from " + FRAMEWORK_PATH
+                                + "; run jvmm on macOS 15 or later on Apple silicon.", e);
+                    }
+                    instance = new Hvf(FRAMEWORK_PATH, framework);
                 }
-                instance = new Hvf(path, SymbolLookup.libraryLookup(Path.of(path), Arena.global()));
             }
             return instance;
         }
