@@ -3,6 +3,7 @@ package org.jvmm.arm64;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.psci.Psci;
@@ -72,7 +73,7 @@ public final class Arm64Assembly implements Assembly {
     private ExitAction poweredOff(Vcpu vcpu) {
         PsciAction.StartCpu start;
         try {
-            start = starts.get(vcpu.id()).poll(START_POLL_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            start = starts.get(vcpu.id()).poll(START_POLL_MILLIS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return ExitAction.STOP_VCPU;
@@ -95,8 +96,9 @@ public final class Arm64Assembly implements Assembly {
     }
 
     /**
-     * Blocks a powered-off secondary vCPU's thread until the guest starts it with CPU_ON, and returns where
-     * it starts. The backend then sets PC and X0 and calls {@link Psci#cpuStarted}.
+     * Blocks until the guest starts vCPU {@code cpu} with CPU_ON, and returns where it starts, taking the start
+     * from the queue the powered-off Halt path ({@link #handle}) polls — for callers that park a secondary
+     * themselves; they then set its registers and call {@link Psci#cpuStarted}.
      */
     public PsciAction.StartCpu awaitStart(int cpu) throws InterruptedException {
         return starts.get(cpu).take();
