@@ -699,3 +699,15 @@ int hvsim_spi_level(uint32_t intid) {
     if (intid < SPI_BASE || intid >= SPI_BASE + SPI_COUNT) return -1;
     return atomic_load(&spi_level[intid]);
 }
+
+/** Whether vCPU `id`'s vtimer is masked (1), unmasked (0), or -1 if it does not exist. Racy by design: a snapshot. */
+int hvsim_vtimer_masked(uint64_t id) {
+    if (id >= MAX_VCPUS || !vcpus[id].used) return -1;
+    return vcpus[id].vtimer_masked;
+}
+
+/** The PPI/SGI pending bits written to vCPU `id`'s GICR_ISPENDR0 (and not cleared), or -1 if it does not exist. */
+int64_t hvsim_ppi_pending(uint64_t id) {
+    if (id >= MAX_VCPUS || !vcpus[id].used) return -1;
+    return vcpus[id].ppi_pending;
+}

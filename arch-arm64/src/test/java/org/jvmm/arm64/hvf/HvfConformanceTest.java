@@ -123,7 +123,7 @@ class HvfConformanceTest {
     }
 
     @Test
-    void sysregTrapReadsZeroAndWfiIsWokenByTheTimerAndByAnInterrupt() throws Exception {
+    void sysregTrapReadsZeroAndWfiIsWokenByTheTimerAndByAnInterrupt() throws Throwable {
         Probe probe = new Probe();
         Exits exits = new Exits();
         MachineExit result;
@@ -132,6 +132,10 @@ class HvfConformanceTest {
             // The guest announces its second wait; whether it is parked yet or not, the raised line must end it
             // (a wake-up before the WFI is remembered) — without one it would wait forever.
             assertTrue(probe.awaitWrite(0x330), "the guest never got past its timer WFI");
+            // hvf-arm64.md §4.4: the VTIMER_ACTIVATED exit made INTID 27 pending in the vCPU's redistributor, and
+            // once the guest cleared the timer condition (CNTV_CTL = 0) the backend unmasked the vtimer again.
+            assertEquals(1L << 27, HvfSim.call("hvsim_ppi_pending", 0L) & (1L << 27), "virtual timer PPI pending");
+            assertEquals(0L, HvfSim.call("hvsim_vtimer_masked", 0L), "vtimer unmasked after the guest cleared it");
             probe.flag.set(0x55);
             m.vm().irqLine(5).set(true);
             result = await(m);

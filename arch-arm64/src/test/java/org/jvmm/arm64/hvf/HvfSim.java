@@ -3,6 +3,12 @@ package org.jvmm.arm64.hvf;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +52,19 @@ final class HvfSim {
             library = so;
         }
         System.setProperty(Hvf.LIBRARY_PROPERTY, library.toString());
+    }
+
+    /**
+     * Calls one of hvfsim's test-only inspection functions ({@code long f(uint64_t)}), widened to long; they
+     * read the simulator's state and are not part of Hypervisor.framework.
+     */
+    static long call(String function, long argument) throws Throwable {
+        MethodHandle h = Linker.nativeLinker().downcallHandle(
+                SymbolLookup.libraryLookup(library, Arena.global()).find(function).orElseThrow(),
+                FunctionDescriptor.of(function.equals("hvsim_ppi_pending") ? ValueLayout.JAVA_LONG : ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_LONG));
+        Object r = h.invoke(argument);
+        return r instanceof Integer i ? i : (Long) r;
     }
 
     /** Leaves the process as it was, so other tests see the platform's usual backend choice. */
