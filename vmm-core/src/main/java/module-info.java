@@ -10,6 +10,7 @@ module org.jvmm.core {
 
     exports org.jvmm.core;
     exports org.jvmm.core.bus;
+    exports org.jvmm.core.console;
     exports org.jvmm.core.hypervisor;
     exports org.jvmm.core.irq;
     exports org.jvmm.core.memory;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.jvmm.core.bus.BusDevice;
+import org.jvmm.core.console.ReceiveFifo;
 import org.jvmm.core.irq.IrqLine;
 
 /**
@@ -41,13 +42,10 @@ public final class Pl011 implements BusDevice, AutoCloseable {
     private final String name;
     private final IrqLine irq;
     private final OutputStream out;
-    private final byte[] rx = new byte[RX_CAPACITY];
-    private int rxHead, rxCount;
+    private final ReceiveFifo rx = new ReceiveFifo(this, RX_CAPACITY, this::updateIrq);
     private int ilpr, ibrd, fbrd, lcrH, cr = 0x300, ifls = 0x12, imsc, dmacr;
     private int txRaw;
     private boolean level;
-    private volatile boolean closed;
-    private Thread reader;
 
     /**
      * @param name a name for traces, e.g. "pl011@9000000"
@@ -61,9 +59,8 @@ public final class Pl011 implements BusDevice, AutoCloseable {
     }
 
     /** Starts the daemon thread that feeds {@code in} to the guest. At most once. */
-    public synchronized void startInput(InputStream in) {
-        if (reader != null) throw new IllegalStateException("input already started");
-        reader = Thread.ofPlatform().daemon().name(name + "-input").start(() -> pump(in));
+    public void startInput(InputStream in) {
+        rx.start(name + "-input", in);
     }
 
     @Override
@@ -78,7 +75,7 @@ public final class Pl011 implements BusDevice, AutoCloseable {
         if (o >= 0xfe0 && (o & 3) == 0) return ID[(o - 0xfe0) >> 2];
         int v = switch (o) {
             case DR -> receive();
-            case FR -> FR_TXFE | (rxCount == 0 ? FR_RXFE : 0) | (rxCount == RX_CAPACITY ? FR_RXFF : 0);
+            case FR -> FR_TXFE | (rx.size() == 0 ? FR_RXFE : 0) | (rx.isFull() ? FR_RXFF : 0);
             case ILPR -> ilpr;
             case IBRD -> ibrd;
             case FBRD -> fbrd;
@@ -117,7 +114,7 @@ public final class Pl011 implements BusDevice, AutoCloseable {
 
     /** Bytes waiting in the receive FIFO. */
     synchronized int pendingInput() {
-        return rxCount;
+        return rx.size();
     }
 
     /** Whether the interrupt line is asserted now. */
@@ -126,7 +123,7 @@ public final class Pl011 implements BusDevice, AutoCloseable {
     }
 
     private int rawStatus() {
-        return txRaw | (rxCount > 0 ? INT_RX | INT_RT : 0);
+        return txRaw | (rx.size() > 0 ? INT_RX | INT_RT : 0);
     }
 
     private void transmit(int v) {
@@ -140,12 +137,7 @@ public final class Pl011 implements BusDevice, AutoCloseable {
     }
 
     private int receive() {
-        if (rxCount == 0) return 0;
-        int v = rx[rxHead] & 0xff;
-        rxHead = (rxHead + 1) % RX_CAPACITY;
-        rxCount--;
-        notifyAll(); // room for the input thread
-        return v;
+        return Math.max(rx.poll(), 0); // an empty FIFO reads 0
     }
 
     private void updateIrq() {
@@ -156,32 +148,9 @@ public final class Pl011 implements BusDevice, AutoCloseable {
         }
     }
 
-    private void pump(InputStream in) {
-        byte[] chunk = new byte[16];
-        try {
-            while (!closed) {
-                int n = in.read(chunk);
-                if (n < 0) return;
-                for (int i = 0; i < n; i++) {
-                    synchronized (this) {
-                        while (rxCount == RX_CAPACITY && !closed) wait();
-                        if (closed) return;
-                        rx[(rxHead + rxCount) % RX_CAPACITY] = chunk[i];
-                        rxCount++;
-                        updateIrq();
-                    }
-                }
-            }
-        } catch (IOException | InterruptedException e) {
-            // End of input: the guest simply receives nothing more.
-        }
-    }
-
     /** Stops feeding input (the thread may stay blocked in a read of the stream; it is a daemon). */
     @Override
-    public synchronized void close() {
-        closed = true;
-        notifyAll();
-        if (reader != null) reader.interrupt();
+    public void close() {
+        rx.close();
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.jvmm.core.bus.BusDevice;
+import org.jvmm.core.console.ReceiveFifo;
 import org.jvmm.core.irq.IrqLine;
 
 /**
@@ -41,14 +42,11 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
     private final String name;
     private final IrqLine irq;
     private final OutputStream out;
-    private final byte[] rx = new byte[RX_CAPACITY];
-    private int rxHead, rxCount;
+    private final ReceiveFifo rx = new ReceiveFifo(this, RX_CAPACITY, this::updateIrq);
     private int ier, lcr = 0x03, mcr, scr, dll = 0x0c, dlm;
     private boolean fifoEnabled;
     private boolean thrInterrupt;
     private boolean level;
-    private volatile boolean closed;
-    private Thread reader;
 
     /**
      * @param name a name for traces, e.g. "com1"
@@ -62,9 +60,8 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
     }
 
     /** Starts the daemon thread that feeds {@code in} to the guest. At most once. */
-    public synchronized void startInput(InputStream in) {
-        if (reader != null) throw new IllegalStateException("input already started");
-        reader = Thread.ofPlatform().daemon().name(name + "-input").start(() -> pump(in));
+    public void startInput(InputStream in) {
+        rx.start(name + "-input", in);
     }
 
     @Override
@@ -81,7 +78,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
             case 2 -> readIir();
             case 3 -> lcr;
             case 4 -> mcr;
-            case 5 -> LSR_THRE | LSR_TEMT | (rxCount > 0 ? LSR_DR : 0);
+            case 5 -> LSR_THRE | LSR_TEMT | (rx.size() > 0 ? LSR_DR : 0);
             case 6 -> msr();
             case 7 -> scr;
             default -> 0;
@@ -110,7 +107,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
             }
             case 2 -> {
                 fifoEnabled = (v & FCR_ENABLE) != 0;
-                if ((v & FCR_CLEAR_RX) != 0) clearRx();
+                if ((v & FCR_CLEAR_RX) != 0) rx.clear();
             }
             case 3 -> lcr = v;
             case 4 -> mcr = v & 0x1f;
@@ -122,7 +119,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
 
     /** Bytes waiting in the receive FIFO: at most {@link #RX_CAPACITY}. */
     synchronized int pendingInput() {
-        return rxCount;
+        return rx.size();
     }
 
     /** Whether the interrupt line is asserted now. */
@@ -132,7 +129,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
 
     private void transmit(int v) {
         if ((mcr & MCR_LOOP) != 0) {
-            enqueue((byte) v); // a full FIFO in loopback overruns: the byte is lost, as on the chip
+            rx.offer((byte) v); // a full FIFO in loopback overruns: the byte is lost, as on the chip
         } else {
             try {
                 out.write(v);
@@ -145,12 +142,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
     }
 
     private int receive() {
-        if (rxCount == 0) return 0;
-        int v = rx[rxHead] & 0xff;
-        rxHead = (rxHead + 1) % RX_CAPACITY;
-        rxCount--;
-        notifyAll(); // room for the input thread
-        return v;
+        return Math.max(rx.poll(), 0); // an empty RBR reads 0
     }
 
     private int readIir() {
@@ -160,7 +152,7 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
     }
 
     private int interruptId() {
-        if ((ier & IER_RDA) != 0 && rxCount > 0) return IIR_RDA;
+        if ((ier & IER_RDA) != 0 && rx.size() > 0) return IIR_RDA;
         if ((ier & IER_THRE) != 0 && thrInterrupt) return IIR_THRE;
         return IIR_NONE;
     }
@@ -175,19 +167,6 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
         return m;
     }
 
-    private boolean enqueue(byte b) {
-        if (rxCount == RX_CAPACITY) return false;
-        rx[(rxHead + rxCount) % RX_CAPACITY] = b;
-        rxCount++;
-        return true;
-    }
-
-    private void clearRx() {
-        rxHead = 0;
-        rxCount = 0;
-        notifyAll();
-    }
-
     private void updateIrq() {
         boolean want = interruptId() != IIR_NONE;
         if (want != level) {
@@ -196,31 +175,9 @@ public final class Uart8250 implements BusDevice, AutoCloseable {
         }
     }
 
-    private void pump(InputStream in) {
-        byte[] chunk = new byte[16];
-        try {
-            while (!closed) {
-                int n = in.read(chunk);
-                if (n < 0) return;
-                for (int i = 0; i < n; i++) {
-                    synchronized (this) {
-                        while (rxCount == RX_CAPACITY && !closed) wait();
-                        if (closed) return;
-                        enqueue(chunk[i]);
-                        updateIrq();
-                    }
-                }
-            }
-        } catch (IOException | InterruptedException e) {
-            // End of input: the guest simply receives nothing more.
-        }
-    }
-
     /** Stops feeding input (the thread may stay blocked in a read of the stream; it is a daemon). */
     @Override
-    public synchronized void close() {
-        closed = true;
-        notifyAll();
-        if (reader != null) reader.interrupt();
+    public void close() {
+        rx.close();
     }
 }
