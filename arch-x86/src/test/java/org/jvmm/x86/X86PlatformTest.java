@@ -28,12 +28,14 @@ class X86PlatformTest {
     }
 
     @Test
-    void consoleIsAppendedOnlyWhenTheUserNamedNone() {
-        assertEquals("console=ttyS0", X86Platform.commandLine(""));
-        assertEquals("quiet console=ttyS0", X86Platform.commandLine("quiet"));
-        assertEquals("console=hvc0 quiet", X86Platform.commandLine("console=hvc0 quiet"));
-        assertEquals("quiet console=tty0", X86Platform.commandLine("quiet console=tty0"));
-        assertEquals("netconsole=x console=ttyS0", X86Platform.commandLine("netconsole=x"), "netconsole= is not console=");
+    void consoleAndPciOffAreAppendedOnlyWhenTheUserNamedNone() {
+        assertEquals("console=ttyS0 pci=off", X86Platform.commandLine(""));
+        assertEquals("quiet console=ttyS0 pci=off", X86Platform.commandLine("quiet"));
+        assertEquals("console=hvc0 quiet pci=off", X86Platform.commandLine("console=hvc0 quiet"));
+        assertEquals("quiet console=tty0 pci=off", X86Platform.commandLine("quiet console=tty0"));
+        assertEquals("netconsole=x console=ttyS0 pci=off", X86Platform.commandLine("netconsole=x"), "netconsole= is not console=");
+        assertEquals("pci=nomsi console=ttyS0", X86Platform.commandLine("pci=nomsi"), "the user's own pci= wins");
+        assertEquals("nopci=1 console=ttyS0 pci=off", X86Platform.commandLine("nopci=1"), "nopci= is not pci=");
     }
 
     static MachineConfig config(long memory) {

@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +24,8 @@ import org.jvmm.core.observe.JfrExitObserver;
 import org.jvmm.core.observe.StatsObserver;
 import org.jvmm.core.observe.TraceObserver;
 import org.jvmm.core.observe.VcpuExitEvent;
+import org.jvmm.arm64.Arm64Platform;
+import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.run.Machine;
@@ -51,8 +55,6 @@ import picocli.CommandLine.Option;
             "2:a usage or configuration error (one line on standard error)"})
 public final class Jvmm implements Callable<Integer> {
 
-    /** The kernel command line used when {@code --cmdline} is absent: the console on the first serial port. */
-    static final String DEFAULT_CMDLINE = "console=ttyS0";
 
     /** The most vCPUs the command accepts; more would be a thread per vCPU for nothing. */
     static final int MAX_CPUS = 256;
@@ -69,8 +71,9 @@ public final class Jvmm implements Callable<Integer> {
     Path initrd;
 
     @Option(names = "--cmdline", paramLabel = "STR",
-            description = "The kernel command line (default: ${DEFAULT-VALUE}).")
-    String cmdline = DEFAULT_CMDLINE;
+            description = "The kernel command line; the platform adds its serial console (console=ttyS0 on x86_64,"
+                    + " console=ttyAMA0 on arm64) when it names none.")
+    String cmdline = "";
 
     @Option(names = "--mem", paramLabel = "SIZE",
             description = "Guest RAM: 512M, 2G or a number of bytes (default: ${DEFAULT-VALUE}).")
@@ -88,6 +91,10 @@ public final class Jvmm implements Callable<Integer> {
     @Option(names = "--jfr", paramLabel = "FILE",
             description = "Write a JDK Flight Recorder recording, with one org.jvmm.VcpuExit event per exit, to FILE.")
     Path jfr;
+
+    @Option(names = "--dump-dtb", paramLabel = "FILE",
+            description = "arm64: write the device tree the guest would boot with to FILE and exit without booting.")
+    Path dumpDtb;
 
     private final InputStream stdin;
     private final OutputStream stdout;
@@ -148,6 +155,7 @@ public final class Jvmm implements Callable<Integer> {
     public Integer call() throws Exception {
         Options o = validate();
         Platform platform = platforms.apply(o.arch());
+        if (dumpDtb != null) return dumpDeviceTree(platform, o);
 
         AtomicReference<Machine> running = new AtomicReference<>();
         AtomicBoolean escaped = new AtomicBoolean();
@@ -211,10 +219,19 @@ public final class Jvmm implements Callable<Integer> {
         }
     }
 
+    /** Writes the arm64 device tree for the options to {@link #dumpDtb}; nothing is booted, so any host can do it. */
+    private int dumpDeviceTree(Platform platform, Options o) throws java.io.IOException {
+        if (!(platform instanceof Arm64Platform arm64)) {
+            throw new ConfigurationException("--dump-dtb is for --arch arm64: x86_64 guests are described by ACPI tables, not a device tree.");
+        }
+        MachineConfig config = new MachineConfig(o.memoryBytes(), o.cpus(), o.kernel(), Optional.ofNullable(o.initrd()),
+                o.cmdline(), InputStream.nullInputStream(), OutputStream.nullOutputStream());
+        Files.write(dumpDtb, arm64.deviceTree(config, List.of()));
+        return 0;
+    }
+
     /** The options checked and converted, or a {@link ConfigurationException} naming what to fix. */
     private Options validate() {
-        String host = Platforms.hostArch();
-        checkArch(arch, host);
         checkReadable(kernel, "--kernel", "kernel");
         if (initrd != null) checkReadable(initrd, "--initrd", "initrd");
         long bytes = MemorySize.parse(mem);
@@ -232,20 +249,6 @@ public final class Jvmm implements Callable<Integer> {
     }
 
     private record Options(String arch, Path kernel, Path initrd, String cmdline, long memoryBytes, int cpus, Path jfr) {}
-
-    /**
-     * Rejects an architecture jvmm does not know, and one this host cannot run: KVM and
-     * Hypervisor.framework both run guests of the host's own architecture only.
-     */
-    static void checkArch(String arch, String host) {
-        if (!arch.equals("x86_64") && !arch.equals("arm64")) {
-            throw new ConfigurationException("Unknown architecture '" + arch + "': use --arch x86_64 or --arch arm64.");
-        }
-        if (!arch.equals(host)) {
-            String needs = arch.equals("arm64") ? "an arm64 host with KVM or a Mac" : "an x86_64 host with KVM or an Intel Mac";
-            throw new ConfigurationException(arch + " guests need " + needs + "; this host is " + host + ".");
-        }
-    }
 
     private static void checkReadable(Path file, String option, String what) {
         if (file == null) {

@@ -49,8 +49,9 @@ class ProbeBootTest {
         Path initrdFile = Files.write(work.resolve("initrd.bin"), initrd);
         String user = "probe.mem=" + memory + " probe.cpus=" + cpus + " probe.initrd=" + initrdSize + ",0x"
                 + Integer.toHexString(fnv1a(initrd)) + extra;
-        // No console= in the user's line: the platform appends console=ttyS0, and the guest must see exactly that.
-        Path kernel = ProbeGuest.build(work, user + " console=ttyS0");
+        // No console= and no pci= in the user's line: the platform appends console=ttyS0 and pci=off, and the
+        // guest must see exactly that.
+        Path kernel = ProbeGuest.build(work, user + " console=ttyS0 pci=off");
 
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         try (Machine m = Machine.builder(Platforms.forArch("x86_64")).kernel(kernel).initrd(initrdFile)
@@ -107,7 +108,7 @@ class ProbeBootTest {
     void anElfKernelWithAPvhNoteIsEnteredThroughThePvhBootAbi() throws Exception {
         Path work = Path.of("target", "probe", "pvh").toAbsolutePath();
         byte[] initrd = "PVH-INITRD-MAGIC".getBytes(StandardCharsets.US_ASCII);
-        Path kernel = ProbeGuest.buildPvh(work, "pvh console=ttyS0", initrd);
+        Path kernel = ProbeGuest.buildPvh(work, "pvh console=ttyS0 pci=off", initrd);
         Path initrdFile = Files.write(work.resolve("initrd-for-vm.bin"), initrd);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         MachineExit exit;
