@@ -1,6 +1,6 @@
 /**
  * jvmm's virtio devices: the virtio-mmio version 2 transport, split virtqueues with strict validation of
- * everything the guest controls, and the device models (virtio-blk and virtio-console so far), served in-process.
+ * everything the guest controls, and the device models (virtio-blk, virtio-net and virtio-console), served in-process.
  */
 module org.jvmm.virtio {
     requires transitive org.jvmm.core;
@@ -9,5 +9,6 @@ module org.jvmm.virtio {
     exports org.jvmm.virtio.blk;
     exports org.jvmm.virtio.console;
     exports org.jvmm.virtio.mmio;
+    exports org.jvmm.virtio.net;
     exports org.jvmm.virtio.queue;
 }

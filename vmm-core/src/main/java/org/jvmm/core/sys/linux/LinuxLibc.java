@@ -449,6 +449,72 @@ public final class LinuxLibc {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle SENDMSG = linkErrno("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle RECVMSG = linkErrno("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle SOCKET = linkErrno("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle CONNECT = linkErrno("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle BIND = linkErrno("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle SEND = linkErrno("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+
+    /** {@code <sys/un.h>}: sizeof(sun_path), including the terminating NUL. */
+    private static final int SUN_PATH_SIZE = 108;
+
+    /** {@code <sys/socket.h> socket}: a new socket descriptor. */
+    public static int socket(int domain, int type, int protocol) {
+        MemorySegment st = state();
+        try {
+            return check((int) Sockets.SOCKET.invokeExact(st, domain, type, protocol), st, "socket");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * A {@code struct sockaddr_un} for {@code path} in {@code a}, and its length; an empty path gives just
+     * the family, which {@code bind} takes as "autobind to a fresh abstract address" (unix(7)).
+     */
+    private static MemorySegment sockaddrUn(Arena a, String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (p.length >= SUN_PATH_SIZE) {
+            throw fail("sockaddr_un " + path + " (longer than " + (SUN_PATH_SIZE - 1) + " bytes)", 36 /* ENAMETOOLONG */);
+        }
+        MemorySegment addr = a.allocate(2 + p.length + (p.length == 0 ? 0 : 1));
+        addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+        return addr;
+    }
+
+    /** {@code <sys/socket.h> connect} of a Unix socket to {@code path}. */
+    public static void connectUnix(int fd, String path) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = sockaddrUn(a, path);
+            check((int) Sockets.CONNECT.invokeExact(st, fd, addr, (int) addr.byteSize()), st, "connect fd " + fd + " to " + path);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/socket.h> bind} of a Unix socket to {@code path}, or to a fresh abstract address if it is empty. */
+    public static void bindUnix(int fd, String path) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = sockaddrUn(a, path);
+            check((int) Sockets.BIND.invokeExact(st, fd, addr, (int) addr.byteSize()), st, "bind fd " + fd + " to " + path);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/socket.h> send} of {@code bytes[offset, offset + length)} with {@code flags}; returns the count sent. */
+    public static int send(int fd, byte[] bytes, int offset, int length, int flags) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, length));
+            MemorySegment.copy(bytes, offset, buf, JAVA_BYTE, 0, length);
+            return (int) check((long) Sockets.SEND.invokeExact(st, fd, buf, (long) length, flags), st, "send fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     // struct msghdr (LP64): name 0, namelen 8, iov 16, iovlen 24, control 32, controllen 40, flags 48; size 56.

@@ -1,0 +1,116 @@
+package org.jvmm.virtio.net;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.SysException;
+import org.jvmm.core.sys.linux.Errno;
+import org.jvmm.core.sys.linux.LinuxLibc;
+
+/**
+ * A Unix stream socket carrying frames the way passt and QEMU's {@code -netdev stream} do (passt(1),
+ * "--socket"): each frame preceded by its length as a 4-byte big-endian integer, no virtio header. The
+ * peer is trusted no more than the guest: a length beyond the largest frame ends the connection.
+ */
+public final class StreamSocketBackend implements NetBackend {
+
+    private static final Logger LOG = Logger.getLogger(StreamSocketBackend.class.getName());
+
+    private final String description;
+    private final int fd;
+    private volatile boolean broken;
+
+    /** Takes ownership of a connected stream socket {@code fd} (for instance one end of a socketpair). */
+    public StreamSocketBackend(String description, int fd) {
+        this.description = description;
+        this.fd = fd;
+    }
+
+    /**
+     * Connects to the passt (or QEMU-stream-compatible) socket at {@code path}.
+     *
+     * @throws ConfigurationException if nothing listens there
+     */
+    public static StreamSocketBackend connect(String path) {
+        int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        try {
+            LinuxLibc.connectUnix(fd, path);
+        } catch (SysException e) {
+            LinuxLibc.close(fd);
+            throw new ConfigurationException("Cannot connect to the passt socket " + path + " (" + e.errnoName()
+                    + "): start passt first (passt --socket " + path + ") and give the path it prints.");
+        }
+        return new StreamSocketBackend("passt:" + path, fd);
+    }
+
+    @Override public String describe() { return description; }
+    @Override public int fd() { return fd; }
+    @Override public long offloadFeatures() { return 0; }
+
+    @Override
+    public int receive(byte[] buffer) {
+        if (broken) return -1;
+        try {
+            byte[] prefix = new byte[4];
+            if (!readFully(prefix, 4)) return -1;
+            long length = ((prefix[0] & 0xffL) << 24) | ((prefix[1] & 0xff) << 16) | ((prefix[2] & 0xff) << 8) | (prefix[3] & 0xff);
+            if (length > VirtioNetHeader.MAX_FRAME || length > buffer.length) {
+                // The stream cannot be resynchronised after a bogus length.
+                LOG.warning(description + ": frame length " + length + " from the peer; closing the connection");
+                broken = true;
+                return -1;
+            }
+            return readFully(buffer, (int) length) ? (int) length : -1;
+        } catch (SysException e) {
+            LOG.log(Level.FINE, description + ": receive failed", e);
+            broken = true;
+            return -1;
+        }
+    }
+
+    /** Reads exactly {@code length} bytes; false at end of stream. The peer writes whole frames, so this does not wait long. */
+    private boolean readFully(byte[] into, int length) {
+        int done = 0;
+        while (done < length) {
+            int n;
+            try {
+                n = LinuxLibc.read(fd, into, done, length - done);
+            } catch (SysException e) {
+                if (e.errno() == Errno.EINTR) continue;
+                throw e;
+            }
+            if (n == 0) return false;
+            done += n;
+        }
+        return true;
+    }
+
+    @Override
+    public void send(byte[] frame, int length) {
+        if (broken) return;
+        byte[] out = new byte[4 + length];
+        out[0] = (byte) (length >>> 24);
+        out[1] = (byte) (length >>> 16);
+        out[2] = (byte) (length >>> 8);
+        out[3] = (byte) length;
+        System.arraycopy(frame, 0, out, 4, length);
+        try {
+            // Blocking: a slow peer slows the guest's transmit queue, which is the backpressure it should see.
+            for (int done = 0; done < out.length; ) {
+                try {
+                    done += LinuxLibc.send(fd, out, done, out.length - done, LinuxLibc.MSG_NOSIGNAL);
+                } catch (SysException e) {
+                    if (e.errno() != Errno.EINTR) throw e;
+                }
+            }
+        } catch (SysException e) {
+            LOG.log(Level.WARNING, description + ": the peer is gone; frames are dropped from now on", e);
+            broken = true;
+        }
+    }
+
+    @Override
+    public void close() {
+        LinuxLibc.close(fd);
+    }
+}
