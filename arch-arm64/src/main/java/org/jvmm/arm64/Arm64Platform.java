@@ -13,6 +13,7 @@ import org.jvmm.arm64.devices.Pl011;
 import org.jvmm.arm64.fdt.MachineDeviceTree;
 import org.jvmm.arm64.hvf.Hvf;
 import org.jvmm.arm64.hvf.HvfArm64Hypervisor;
+import org.jvmm.arm64.kvm.KvmArm64Hypervisor;
 import org.jvmm.arm64.psci.Psci;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.bus.Bus;
@@ -36,7 +37,7 @@ import org.jvmm.loader.KernelImage;
  *
  * <p>Backends: Hypervisor.framework ({@link HvfArm64Hypervisor}) on macOS, or wherever the system property
  * {@value Hvf#LIBRARY_PROPERTY} names a library standing in for it (the tests' simulated framework). It has run
- * only on that simulation, never on a Mac. KVM arm64 does not exist yet, so an arm64 Linux host is refused.
+ * only on that simulation, never on a Mac. On an arm64 Linux host, KVM ({@link KvmArm64Hypervisor}).
  */
 public final class Arm64Platform implements Platform {
 
@@ -59,8 +60,9 @@ public final class Arm64Platform implements Platform {
             throw new ConfigurationException("arm64 guests need an arm64 host with KVM or a Mac with Apple silicon; this host is "
                     + host + ".");
         }
-        throw new ConfigurationException("This jvmm build has no arm64 hypervisor backend yet; use --dump-dtb FILE to see"
-                + " the machine it would build.");
+        if (KvmArm64Hypervisor.selected()) return KvmArm64Hypervisor.open();
+        throw new ConfigurationException("jvmm runs arm64 guests on Linux (KVM) or macOS (Hypervisor.framework); use"
+                + " --dump-dtb FILE to see the machine it would build on this host.");
     }
 
     /**
