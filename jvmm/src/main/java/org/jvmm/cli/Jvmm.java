@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import jdk.jfr.Configuration;
+import jdk.jfr.FlightRecorder;
 import jdk.jfr.Recording;
 import jdk.jfr.RecordingState;
 import org.jvmm.core.ConfigurationException;
@@ -173,9 +174,10 @@ public final class Jvmm implements Callable<Integer> {
         if (traceExits) builder.observer(new TraceObserver(stderr));
         StatsObserver statistics = stats ? new StatsObserver(stderr) : null;
         if (statistics != null) builder.observer(statistics);
-        // Installed always: it commits only while a recording enables the event (--jfr,
-        // -XX:StartFlightRecording or jcmd JFR.start), and costs nanoseconds against exits of microseconds.
-        builder.observer(new JfrExitObserver());
+        // Only when there is a recording (--jfr, or -XX:StartFlightRecording in JVMM_JAVA_OPTS): touching an
+        // event class starts JFR's machinery (about 0.2 s of start-up), and with no observer at all the exit
+        // loop skips even naming the device. A recording started later with jcmd sees no exit events.
+        if (o.jfr() != null || FlightRecorder.isInitialized()) builder.observer(new JfrExitObserver());
 
         Recording recording = o.jfr() == null ? null : startRecording(o.jfr());
         CountDownLatch finished = new CountDownLatch(1);
