@@ -1,6 +1,7 @@
 package org.jvmm.virtio.net;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -46,6 +47,7 @@ public final class VirtioNet implements VirtioDevice {
     private final NetBackend backend;
     private final byte[] config;
     private final EventFd wake = new EventFd();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong droppedTransmit = new AtomicLong(), droppedReceive = new AtomicLong();
     private DeviceContext context;
     private QueueWorker transmit;
@@ -139,11 +141,14 @@ public final class VirtioNet implements VirtioDevice {
         context = null;
     }
 
+    /** Resets the device and closes the backend; closing again does nothing (the transport closes its device too). */
     @Override
     public void close() {
         reset();
-        backend.close();
-        wake.close();
+        if (closed.compareAndSet(false, true)) {
+            backend.close();
+            wake.close();
+        }
     }
 
     private long transmit(GuestMemory memory, long negotiated, DescriptorChain chain) {
