@@ -1,5 +1,9 @@
-/** Device helper processes: vhost-user backends in sandboxed JVMs, and the frontend that drives them. */
+/** Device helper processes: vhost-user back-ends in (eventually sandboxed) JVMs serving jvmm's virtio devices. */
 module org.jvmm.sandbox {
     requires transitive org.jvmm.core;
-    requires org.jvmm.virtio;
+    requires transitive org.jvmm.virtio;
+    requires java.logging;
+
+    exports org.jvmm.sandbox;
+    exports org.jvmm.sandbox.vhost;
 }

@@ -73,6 +73,17 @@ public final class SplitQueue {
         this.mask = layout.size() - 1;
     }
 
+    /**
+     * Continues a ring that was served before, for example by another process (vhost-user's
+     * SET_VRING_BASE): the device takes available entries from {@code nextAvail} and writes used entries
+     * from {@code nextUsed} (free-running 16-bit indices). Only before the first {@link #pop}.
+     */
+    public void resumeAt(int nextAvail, int nextUsed) {
+        this.nextAvail = nextAvail & 0xffff;
+        this.nextUsed = nextUsed & 0xffff;
+        this.signalledUsed = this.nextUsed;
+    }
+
     /** The queue's layout. */
     public QueueLayout layout() {
         return layout;

@@ -1,1 +1,0 @@
-package org.jvmm.sandbox; /** placeholder */ final class Placeholder {}

@@ -1,0 +1,66 @@
+package org.jvmm.sandbox.vhost;
+
+import org.jvmm.core.sys.SysException;
+import org.jvmm.core.sys.linux.LinuxLibc;
+
+/** A {@link Wire} over a connected Unix stream socket, with descriptors as SCM_RIGHTS. Owns the socket. */
+public final class SocketWire implements Wire {
+
+    private final int socket;
+    private volatile boolean closed;
+
+    /** Takes ownership of the connected socket {@code socket}. */
+    public SocketWire(int socket) {
+        this.socket = socket;
+    }
+
+    /** Connects to the front-end listening on the Unix socket {@code path} (QEMU's {@code server=on}). */
+    public static SocketWire connect(String path) {
+        int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        try {
+            LinuxLibc.connectUnix(fd, path);
+            return new SocketWire(fd);
+        } catch (RuntimeException e) {
+            LinuxLibc.close(fd);
+            throw e;
+        }
+    }
+
+    @Override
+    public Chunk receive(int maxBytes, int maxFds) throws VhostUserProtocolException {
+        while (true) {
+            try {
+                LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, maxBytes, maxFds);
+                return new Chunk(r.data(), r.fds());
+            } catch (SysException e) {
+                if (e.errno() == 4 /* EINTR */) continue;
+                throw new VhostUserProtocolException("receive failed: " + e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void send(byte[] data) throws VhostUserProtocolException {
+        int sent = 0;
+        try {
+            while (sent < data.length) {
+                byte[] rest = sent == 0 ? data : java.util.Arrays.copyOfRange(data, sent, data.length);
+                sent += (int) LinuxLibc.sendWithFds(socket, rest, new int[0]);
+            }
+        } catch (SysException e) {
+            throw new VhostUserProtocolException("send failed: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void closeFd(int fd) {
+        LinuxLibc.close(fd);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        LinuxLibc.close(socket);
+    }
+}
