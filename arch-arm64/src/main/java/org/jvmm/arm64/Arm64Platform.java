@@ -26,6 +26,7 @@ import org.jvmm.core.platform.Assembly;
 import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.sys.linux.LinuxGuestMemory;
 import org.jvmm.loader.Arm64Image;
@@ -50,6 +51,13 @@ public final class Arm64Platform implements Platform {
     @Override
     public String arch() {
         return "arm64";
+    }
+
+    /** Arm64Layout's virtio-mmio transports, as QEMU's virt machine places them. */
+    @Override
+    public VirtioMmioSlots virtioMmioSlots() {
+        return new VirtioMmioSlots(Arm64Layout.VIRTIO_MMIO_BASE, Arm64Layout.VIRTIO_MMIO_SIZE,
+                java.util.stream.IntStream.range(0, Arm64Layout.VIRTIO_MMIO_COUNT).map(Arm64Layout::virtioMmioSpi).boxed().toList());
     }
 
     @Override

@@ -10,6 +10,7 @@ import org.jvmm.core.platform.Assembly;
 import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.sys.linux.LinuxGuestMemory;
 import org.jvmm.loader.Arm64Image;
@@ -51,6 +52,13 @@ public final class X86Platform implements Platform {
     @Override
     public String arch() {
         return "x86_64";
+    }
+
+    /** X86Layout's virtio-mmio window: one 4 KiB slot per IOAPIC pin from GSI 5 up. */
+    @Override
+    public VirtioMmioSlots virtioMmioSlots() {
+        return new VirtioMmioSlots(X86Layout.VIRTIO_MMIO_BASE, X86Layout.VIRTIO_MMIO_SLOT_SIZE,
+                java.util.stream.IntStream.range(0, X86Layout.VIRTIO_MMIO_SLOTS).map(X86Layout::virtioGsi).boxed().toList());
     }
 
     @Override

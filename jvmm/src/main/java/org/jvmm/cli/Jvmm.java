@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -29,6 +30,7 @@ import org.jvmm.arm64.Arm64Platform;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.Platforms;
+import org.jvmm.virtio.VirtioMmioDevices;
 import org.jvmm.core.run.Machine;
 import org.jvmm.core.run.MachineExit;
 import picocli.CommandLine;
@@ -82,6 +84,19 @@ public final class Jvmm implements Callable<Integer> {
 
     @Option(names = "--cpus", paramLabel = "N", description = "Number of vCPUs (default: ${DEFAULT-VALUE}).")
     int cpus = 1;
+
+    @Option(names = "--disk", paramLabel = "FILE[,ro]",
+            description = "A raw disk image as a virtio-blk device (vda, vdb, ... in order); ,ro makes it read-only. Repeatable.")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--net", paramLabel = "SPEC",
+            description = "A virtio-net interface: tap:IFNAME, passt:SOCKET or unixgram:SOCKET, optionally ,mac=MAC. Repeatable.")
+    List<String> nets = new ArrayList<>();
+
+    @Option(names = "--console", paramLabel = "KIND",
+            description = "A virtio-console (hvc0): stdio (takes the keyboard; the serial console keeps printing),"
+                    + " pty (prints the pseudo-terminal to attach to) or none (default: ${DEFAULT-VALUE}).")
+    String console = "none";
 
     @Option(names = "--trace-exits", description = "Print one line per VM exit to standard error.")
     boolean traceExits;
@@ -167,9 +182,14 @@ public final class Jvmm implements Callable<Integer> {
         };
         InputStream consoleIn = new EscapingInputStream(stdin, endByEscape);
 
+        List<AutoCloseable> closeAfter = new ArrayList<>();
+        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, stdout, stderr, closeAfter);
+        // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
+        InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;
         Machine.Builder builder = Machine.builder(platform)
                 .kernel(o.kernel()).memory(o.memoryBytes()).cpus(o.cpus()).cmdline(o.cmdline())
-                .console(consoleIn, stdout);
+                .console(serialIn, stdout);
+        if (virtio != null) builder.extension(virtio);
         if (o.initrd() != null) builder.initrd(o.initrd());
         if (traceExits) builder.observer(new TraceObserver(stderr));
         StatsObserver statistics = stats ? new StatsObserver(stderr) : null;
@@ -211,6 +231,7 @@ public final class Jvmm implements Callable<Integer> {
             }
             return 0;
         } finally {
+            for (AutoCloseable c : closeAfter) c.close();
             if (recording != null) finish(recording);
             finished.countDown();
             try {

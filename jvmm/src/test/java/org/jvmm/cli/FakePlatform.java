@@ -24,6 +24,7 @@ import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.platform.ExitAction;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.sys.EventNotifier;
 
 /**
@@ -31,6 +32,7 @@ import org.jvmm.core.sys.EventNotifier;
  * (console, exit status, observers, Ctrl-A x) can be tested without a hypervisor:
  * <ul>
  *   <li>{@code hello}: writes "hi" to the console port, reads an unclaimed port, powers off;</li>
+ *   <li>{@code devices}: prints each virtio-mmio device described to it (slot, interrupt, device ID), powers off;</li>
  *   <li>{@code crash}: an internal hypervisor error;</li>
  *   <li>{@code echo}: copies console input to console output until the input ends; the vCPU spins.</li>
  * </ul>
@@ -51,6 +53,11 @@ final class FakePlatform implements Platform {
             @Override public Vm createVm(GuestMemory memory) { return new FakeVm(memory); }
             @Override public void close() {}
         };
+    }
+
+    /** Three slots, for the --disk, --net and --console tests. */
+    @Override public VirtioMmioSlots virtioMmioSlots() {
+        return new VirtioMmioSlots(0x1000_0000L, 0x1000, List.of(5, 6, 7));
     }
 
     @Override public GuestMemory allocateMemory(MachineConfig config) {
@@ -75,6 +82,19 @@ final class FakePlatform implements Platform {
         switch (config.cmdline()) {
             case "hello" -> vcpu.script.addAll(List.of(new VcpuExit.IoOut(0x3f8, 1, 'h'), new VcpuExit.IoOut(0x3f8, 1, 'i'),
                     new VcpuExit.IoIn(0x70, 1), new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.POWER_OFF)));
+            case "devices" -> {
+                // What the guest would find: each described device's slot, interrupt and virtio device ID.
+                StringBuilder found = new StringBuilder();
+                for (DeviceDescription d : extra) {
+                    found.append("%s 0x%x irq %d id %d%n".formatted(d.kind(), d.mmioBase(), d.irq(), mmio.read(d.mmioBase() + 8, 4)));
+                }
+                try {
+                    config.consoleOut().write(found.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                vcpu.script.add(new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.POWER_OFF));
+            }
             case "crash" -> vcpu.script.add(new VcpuExit.InternalError(1, "rip=0xfff0\nrsp=0"));
             case "echo" -> Thread.ofPlatform().daemon().start(() -> echo(config.consoleIn(), config.consoleOut()));
             default -> throw new IllegalArgumentException("no script " + config.cmdline());

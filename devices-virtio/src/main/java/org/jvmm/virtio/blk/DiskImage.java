@@ -71,7 +71,7 @@ public final class DiskImage implements AutoCloseable {
                     lock = null; // this JVM already holds it: another disk of this VM
                 }
                 if (lock == null) {
-                    throw new ConfigurationException("disk image " + path + " is locked by another process: stop the other VM or pass ,ro");
+                    throw new ConfigurationException("Disk image " + path + " is locked by another process: stop the other VM or pass ,ro.");
                 }
             }
             return new DiskImage(path, channel, lock, readOnly, channel.size());

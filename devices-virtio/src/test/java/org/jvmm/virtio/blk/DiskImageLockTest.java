@@ -42,7 +42,7 @@ class DiskImageLockTest {
         try {
             assertEquals("locked", line[0]);
             ConfigurationException e = assertThrows(ConfigurationException.class, () -> DiskImage.open(image, false));
-            assertEquals("disk image " + image + " is locked by another process: stop the other VM or pass ,ro", e.getMessage());
+            assertEquals("Disk image " + image + " is locked by another process: stop the other VM or pass ,ro.", e.getMessage());
             try (DiskImage ro = DiskImage.open(image, true)) {
                 assertTrue(ro.readOnly(), "read-only use stays possible");
             }

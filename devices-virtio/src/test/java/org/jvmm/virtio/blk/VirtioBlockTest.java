@@ -196,7 +196,7 @@ class VirtioBlockTest {
         try (DiskImage first = DiskImage.open(p, false)) {
             assertFalse(first.readOnly());
             ConfigurationException e = assertThrows(ConfigurationException.class, () -> DiskImage.open(p, false));
-            assertEquals("disk image " + p + " is locked by another process: stop the other VM or pass ,ro", e.getMessage());
+            assertEquals("Disk image " + p + " is locked by another process: stop the other VM or pass ,ro.", e.getMessage());
             try (DiskImage reader = DiskImage.open(p, true)) {
                 assertTrue(reader.readOnly());
             }

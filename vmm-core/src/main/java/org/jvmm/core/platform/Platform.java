@@ -43,4 +43,12 @@ public interface Platform {
      * @throws org.jvmm.core.ConfigurationException for a kernel that is not a kernel or does not fit
      */
     Assembly assemble(Vm vm, MachineConfig config, Bus mmio, Bus pio, List<DeviceDescription> extraDevices);
+
+    /**
+     * Where this architecture puts virtio-mmio transports, so that device modules can place them without
+     * knowing the layout; {@link VirtioMmioSlots#NONE} for a platform that has none.
+     */
+    default VirtioMmioSlots virtioMmioSlots() {
+        return VirtioMmioSlots.NONE;
+    }
 }

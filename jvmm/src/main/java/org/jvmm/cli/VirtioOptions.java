@@ -1,0 +1,117 @@
+package org.jvmm.cli;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.platform.Platform;
+import org.jvmm.core.platform.VirtioMmioSlots;
+import org.jvmm.core.sys.linux.EventFd;
+import org.jvmm.virtio.VirtioDevice;
+import org.jvmm.virtio.VirtioMmioDevices;
+import org.jvmm.virtio.blk.DiskImage;
+import org.jvmm.virtio.blk.VirtioBlock;
+import org.jvmm.virtio.console.VirtioConsole;
+import org.jvmm.virtio.net.DatagramSocketBackend;
+import org.jvmm.virtio.net.MacAddress;
+import org.jvmm.virtio.net.NetBackend;
+import org.jvmm.virtio.net.StreamSocketBackend;
+import org.jvmm.virtio.net.TapBackend;
+import org.jvmm.virtio.net.VirtioNet;
+
+/**
+ * The {@code --disk}, {@code --net} and {@code --console} options turned into virtio devices in the
+ * platform's virtio-mmio slots, in that order (disks first, so the first disk is {@code vda}).
+ */
+final class VirtioOptions {
+
+    /** A {@code --disk FILE[,ro]} value. */
+    record Disk(Path file, boolean readOnly) {
+        static Disk parse(String spec) {
+            if (spec.endsWith(",ro")) return new Disk(Path.of(spec.substring(0, spec.length() - 3)), true);
+            if (spec.isEmpty() || spec.contains(",")) {
+                throw new ConfigurationException("Bad --disk '" + spec + "': give FILE or FILE,ro.");
+            }
+            return new Disk(Path.of(spec), false);
+        }
+    }
+
+    /** A {@code --net} value: the backend kind, its target and the MAC address. */
+    record Net(String kind, String target, MacAddress mac) {
+        static Net parse(String spec) {
+            int colon = spec.indexOf(':');
+            String kind = colon < 0 ? spec : spec.substring(0, colon);
+            String rest = colon < 0 ? "" : spec.substring(colon + 1);
+            MacAddress mac = null;
+            int comma = rest.indexOf(",mac=");
+            if (comma >= 0) {
+                mac = MacAddress.parse(rest.substring(comma + 5));
+                rest = rest.substring(0, comma);
+            }
+            if (!List.of("tap", "passt", "unixgram").contains(kind) || rest.isEmpty()) {
+                throw new ConfigurationException("Bad --net '" + spec
+                        + "': give tap:IFNAME, passt:SOCKET or unixgram:SOCKET, optionally followed by ,mac=MAC.");
+            }
+            return new Net(kind, rest, mac == null ? MacAddress.random() : mac);
+        }
+
+        NetBackend open() {
+            return switch (kind) {
+                case "tap" -> TapBackend.open(target);
+                case "passt" -> StreamSocketBackend.connect(target);
+                default -> DatagramSocketBackend.connect(target);
+            };
+        }
+    }
+
+    private VirtioOptions() {}
+
+    /**
+     * Opens every device and places them in {@code platform}'s slots; returns null when no option asks for
+     * one. On a failure the devices already opened are closed (their locks released) before it propagates.
+     *
+     * @param consoleIn  the input for {@code --console stdio}
+     * @param consoleOut the output for {@code --console stdio}
+     * @param closeLater receives what must be closed when the machine is gone (the pty)
+     */
+    static VirtioMmioDevices devices(Platform platform, List<String> disks, List<String> nets, String console,
+                                     InputStream consoleIn, OutputStream consoleOut, PrintStream stderr,
+                                     List<AutoCloseable> closeLater) {
+        List<Disk> parsedDisks = disks.stream().map(Disk::parse).toList();
+        List<Net> parsedNets = nets.stream().map(Net::parse).toList();
+        if (!List.of("none", "stdio", "pty").contains(console)) {
+            throw new ConfigurationException("Bad --console '" + console + "': give stdio, pty or none.");
+        }
+        if (parsedDisks.isEmpty() && parsedNets.isEmpty() && console.equals("none")) return null;
+        VirtioMmioSlots slots = platform.virtioMmioSlots();
+        int wanted = parsedDisks.size() + parsedNets.size() + (console.equals("none") ? 0 : 1);
+        if (wanted > slots.irqs().size()) {
+            throw new ConfigurationException("Too many virtio devices: " + platform.arch() + " has room for "
+                    + slots.irqs().size() + ", so remove some --disk or --net options.");
+        }
+        List<VirtioDevice> opened = new ArrayList<>();
+        try {
+            for (Disk d : parsedDisks) opened.add(new VirtioBlock(DiskImage.open(d.file(), d.readOnly())));
+            for (Net n : parsedNets) opened.add(new VirtioNet(n.open(), n.mac()));
+            switch (console) {
+                case "stdio" -> opened.add(new VirtioConsole(consoleIn, consoleOut, 80, 25));
+                case "pty" -> {
+                    Pty pty = Pty.open();
+                    closeLater.add(pty);
+                    stderr.println("jvmm: virtio-console (hvc0) on " + pty.path());
+                    opened.add(new VirtioConsole(pty.input(), pty.output(), 80, 25));
+                }
+                default -> {}
+            }
+        } catch (RuntimeException e) {
+            for (VirtioDevice d : opened) d.close();
+            throw e;
+        }
+        VirtioMmioDevices devices = new VirtioMmioDevices(slots.base(), slots.slotSize(), slots.irqs(), EventFd::new);
+        opened.forEach(devices::add);
+        return devices;
+    }
+}

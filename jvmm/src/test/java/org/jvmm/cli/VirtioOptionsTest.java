@@ -1,0 +1,148 @@
+package org.jvmm.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+import org.jvmm.core.platform.Platform;
+import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.virtio.blk.DiskImage;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code --disk}, {@code --net} and {@code --console}, run in-process on the fake platform as JvmmTest does. */
+@Timeout(30)
+class VirtioOptionsTest {
+
+    record Result(int status, String out, String err) {
+        List<String> errLines() { return err.lines().toList(); }
+    }
+
+    @TempDir Path dir;
+    Path kernel, disk;
+    final Function<String, Platform> fake = FakePlatform::new;
+
+    @BeforeEach
+    void files() throws IOException {
+        kernel = Files.write(dir.resolve("bzImage"), new byte[] {1, 2, 3});
+        disk = Files.write(dir.resolve("disk.img"), new byte[4096]);
+    }
+
+    private Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Jvmm.execute(args, InputStream.nullInputStream(), out, new PrintStream(err, true, StandardCharsets.UTF_8), false, fake);
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Result devices(String... options) {
+        String[] args = new String[options.length + 4];
+        args[0] = "--kernel";
+        args[1] = kernel.toString();
+        args[2] = "--cmdline";
+        args[3] = "devices";
+        System.arraycopy(options, 0, args, 4, options.length);
+        return run(args);
+    }
+
+    private static void assertOneSentence(Result r, String start) {
+        assertEquals(2, r.status(), r.toString());
+        assertEquals(1, r.errLines().size(), r.toString());
+        assertTrue(r.err().startsWith("jvmm: " + start), r.toString());
+        assertTrue(r.err().strip().endsWith("."), r.toString());
+    }
+
+    @Test
+    void disksNetAndConsoleTakeThePlatformsSlotsInOrder() throws IOException {
+        int[] pair = LinuxLibc.socketpair(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_DGRAM, 0);
+        Path sock = dir.resolve("gv.sock");
+        int gv = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_DGRAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        try {
+            LinuxLibc.bindUnix(gv, sock.toString());
+            Result r = devices("--disk", disk + ",ro", "--net", "unixgram:" + sock + ",mac=52:54:00:00:00:01", "--console", "stdio");
+            assertEquals(0, r.status(), r.toString());
+            assertEquals("""
+                    virtio-mmio 0x10000000 irq 5 id 2
+                    virtio-mmio 0x10001000 irq 6 id 1
+                    virtio-mmio 0x10002000 irq 7 id 3
+                    """, r.out());
+        } finally {
+            LinuxLibc.close(gv);
+            LinuxLibc.close(pair[0]);
+            LinuxLibc.close(pair[1]);
+        }
+    }
+
+    @Test
+    void withoutOptionsThereAreNoVirtioDevices() {
+        Result r = devices();
+        assertEquals(0, r.status(), r.toString());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void aPtyConsolePrintsItsPath() {
+        Result r = devices("--console", "pty");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.err().matches("(?s)jvmm: virtio-console \\(hvc0\\) on /dev/pts/\\d+\\R"), r.err());
+        assertEquals("virtio-mmio 0x10000000 irq 5 id 3\n", r.out());
+    }
+
+    @Test
+    void aMissingDiskIsOneSentence() {
+        assertOneSentence(devices("--disk", dir.resolve("nope.img").toString()), "Disk image ");
+    }
+
+    @Test
+    void aDiskLockedByAnotherWriterIsOneSentence() {
+        try (DiskImage held = DiskImage.open(disk, false)) {
+            assertOneSentence(devices("--disk", disk.toString()), "Disk image " + disk + " is locked");
+        }
+        // and the failed run released nothing it did not own: the disk opens again
+        assertEquals(0, devices("--disk", disk.toString()).status());
+    }
+
+    @Test
+    void aBadMacIsOneSentence() {
+        assertOneSentence(devices("--net", "passt:/nowhere,mac=01:00:5e:00:00:01"), "Bad MAC address");
+    }
+
+    @Test
+    void aBadNetSpecIsOneSentence() {
+        assertOneSentence(devices("--net", "vde:/x"), "Bad --net 'vde:/x'");
+    }
+
+    @Test
+    void aPasstSocketNobodyListensOnIsOneSentence() {
+        assertOneSentence(devices("--net", "passt:" + dir.resolve("none.sock")), "Cannot connect to the passt socket");
+    }
+
+    @Test
+    void anUnknownConsoleIsOneSentence() {
+        assertOneSentence(devices("--console", "serial"), "Bad --console 'serial'");
+    }
+
+    @Test
+    void tooManyDevicesIsOneSentence() {
+        assertOneSentence(devices("--disk", disk + ",ro", "--disk", disk + ",ro", "--disk", disk + ",ro", "--disk", disk + ",ro"),
+                "Too many virtio devices");
+    }
+
+    @Test
+    void aLaterFailureReleasesTheDisksAlreadyOpened() {
+        assertEquals(2, devices("--disk", disk.toString(), "--net", "vde:/x").status());
+        assertEquals(2, devices("--disk", disk.toString(), "--net", "passt:" + dir.resolve("none.sock")).status());
+        try (DiskImage again = DiskImage.open(disk, false)) {
+            assertNotNull(again);
+        }
+    }
+}
