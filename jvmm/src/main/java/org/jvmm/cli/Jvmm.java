@@ -98,6 +98,11 @@ public final class Jvmm implements Callable<Integer> {
                     + " pty (prints the pseudo-terminal to attach to) or none (default: ${DEFAULT-VALUE}).")
     String console = "none";
 
+    @Option(names = "--virtio-cmdline",
+            description = "Also name each virtio device on the kernel command line (virtio_mmio.device=SIZE@ADDR:IRQ),"
+                    + " for kernels that do not read ACPI or a device tree.")
+    boolean virtioCmdline;
+
     @Option(names = "--trace-exits", description = "Print one line per VM exit to standard error.")
     boolean traceExits;
 
@@ -186,8 +191,13 @@ public final class Jvmm implements Callable<Integer> {
         VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, stdout, stderr, closeAfter);
         // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
         InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;
+        String kernelCmdline = o.cmdline();
+        if (virtioCmdline && virtio != null) {
+            int count = disks.size() + nets.size() + (console.equals("none") ? 0 : 1);
+            kernelCmdline = (kernelCmdline + " " + VirtioOptions.cmdline(platform.virtioMmioSlots(), count)).strip();
+        }
         Machine.Builder builder = Machine.builder(platform)
-                .kernel(o.kernel()).memory(o.memoryBytes()).cpus(o.cpus()).cmdline(o.cmdline())
+                .kernel(o.kernel()).memory(o.memoryBytes()).cpus(o.cpus()).cmdline(kernelCmdline)
                 .console(serialIn, stdout);
         if (virtio != null) builder.extension(virtio);
         if (o.initrd() != null) builder.initrd(o.initrd());

@@ -70,6 +70,19 @@ final class VirtioOptions {
     private VirtioOptions() {}
 
     /**
+     * The {@code virtio_mmio.device=SIZE@ADDR:IRQ} words (Linux drivers/virtio/virtio_mmio.c, "command
+     * line" form) for the first {@code count} slots, which is where {@link #devices} puts them.
+     */
+    static String cmdline(VirtioMmioSlots slots, int count) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            if (i > 0) s.append(' ');
+            s.append("virtio_mmio.device=0x%x@0x%x:%d".formatted(slots.slotSize(), slots.base() + i * slots.slotSize(), slots.irqs().get(i)));
+        }
+        return s.toString();
+    }
+
+    /**
      * Opens every device and places them in {@code platform}'s slots; returns null when no option asks for
      * one. On a failure the devices already opened are closed (their locks released) before it propagates.
      *

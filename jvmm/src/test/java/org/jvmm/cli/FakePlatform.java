@@ -32,7 +32,8 @@ import org.jvmm.core.sys.EventNotifier;
  * (console, exit status, observers, Ctrl-A x) can be tested without a hypervisor:
  * <ul>
  *   <li>{@code hello}: writes "hi" to the console port, reads an unclaimed port, powers off;</li>
- *   <li>{@code devices}: prints each virtio-mmio device described to it (slot, interrupt, device ID), powers off;</li>
+ *   <li>{@code devices}: prints the rest of the command line, if any, and each virtio-mmio device described to it
+ *       (slot, interrupt, device ID), powers off;</li>
  *   <li>{@code crash}: an internal hypervisor error;</li>
  *   <li>{@code echo}: copies console input to console output until the input ends; the vCPU spins.</li>
  * </ul>
@@ -79,12 +80,14 @@ final class FakePlatform implements Platform {
                 }
             }
         });
-        switch (config.cmdline()) {
+        String[] words = config.cmdline().split(" ", 2);
+        switch (words[0]) {
             case "hello" -> vcpu.script.addAll(List.of(new VcpuExit.IoOut(0x3f8, 1, 'h'), new VcpuExit.IoOut(0x3f8, 1, 'i'),
                     new VcpuExit.IoIn(0x70, 1), new VcpuExit.SystemEvent(VcpuExit.SystemEvent.Kind.POWER_OFF)));
             case "devices" -> {
                 // What the guest would find: each described device's slot, interrupt and virtio device ID.
                 StringBuilder found = new StringBuilder();
+                if (words.length > 1) found.append("cmdline ").append(words[1]).append('\n');
                 for (DeviceDescription d : extra) {
                     found.append("%s 0x%x irq %d id %d%n".formatted(d.kind(), d.mmioBase(), d.irq(), mmio.read(d.mmioBase() + 8, 4)));
                 }

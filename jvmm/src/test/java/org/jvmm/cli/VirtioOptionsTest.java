@@ -83,6 +83,17 @@ class VirtioOptionsTest {
     }
 
     @Test
+    void virtioCmdlineNamesEachDeviceForTheKernel() {
+        Result r = devices("--disk", disk + ",ro", "--console", "stdio", "--virtio-cmdline");
+        assertEquals(0, r.status(), r.toString());
+        assertEquals("""
+                cmdline virtio_mmio.device=0x1000@0x10000000:5 virtio_mmio.device=0x1000@0x10001000:6
+                virtio-mmio 0x10000000 irq 5 id 2
+                virtio-mmio 0x10001000 irq 6 id 3
+                """, r.out());
+    }
+
+    @Test
     void withoutOptionsThereAreNoVirtioDevices() {
         Result r = devices();
         assertEquals(0, r.status(), r.toString());
