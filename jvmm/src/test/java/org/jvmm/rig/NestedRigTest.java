@@ -54,6 +54,11 @@ class NestedRigTest {
     private static final Pattern GUEST_UP = Pattern.compile("JVMM-GUEST-UP cpus=(\\d+) mem_kb=(\\d+) kernel=(\\S+)");
     private static final Pattern PAYLOAD_EXIT = Pattern.compile("(^|\\s)RIG-PAYLOAD-EXIT=(\\d+)\\s*$");
     private static final Pattern RESULT = Pattern.compile("^RIG-RESULT .*");
+    /**
+     * L1's own kernel panicking. L1's kernel writes to the console unprefixed; everything L2 and its VMM print
+     * comes through l1-init's time-stamping wrapper ({@code 00:00:47.701499 ...}), so L2 cannot fake this line.
+     */
+    private static final Pattern L1_PANIC = Pattern.compile("^\\[\\s*[0-9.]+\\] Kernel panic - not syncing");
 
     private static Path root;
     /** The guest kit directory; -Djvmm.rigGuest=DIR points the rig at another one. */
@@ -75,7 +80,7 @@ class NestedRigTest {
     @Test
     void jvmmBootsTheDebianKernelAsL2InsideNestedKvm() throws Exception {
         Path modules = stageJvmmModules();
-        List<String> out = runRig("--payload", "jvmm", "--modules", modules.toString());
+        List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString());
         assertGuestUp(out, 2, "jvmm");
         assertEquals(0, payloadExit(out), "jvmm's exit status inside L1\n" + tail(out));
     }
@@ -85,7 +90,7 @@ class NestedRigTest {
     void qemuBootsTheSameGuestInTheSameRig() throws Exception {
         // The jvmm test's staged modules, not build-rig's default jvmm/target/lib: in a fresh checkout's
         // `mvn verify` that directory is filled at package, after the tests have run.
-        List<String> out = runRig("--payload", "qemu", "--modules", stageJvmmModules().toString());
+        List<String> out = runRigAllowingOneL1Crash("--payload", "qemu", "--modules", stageJvmmModules().toString());
         assertGuestUp(out, 2, "qemu");
         assertEquals(0, payloadExit(out), "qemu's exit status inside L1\n" + tail(out));
     }
@@ -105,6 +110,18 @@ class NestedRigTest {
         return out.stream().map(PAYLOAD_EXIT::matcher).filter(Matcher::find)
                 .mapToInt(m -> Integer.parseInt(m.group(2))).reduce((a, b) -> b)
                 .orElseThrow(() -> new AssertionError("no RIG-PAYLOAD-EXIT line: L1 did not finish the payload\n" + tail(out)));
+    }
+
+    /**
+     * Runs the rig, and once more if L1's kernel panicked: the emulated L1 running nested SVM under TCG has
+     * crashed about once in a dozen runs under either VMM ("stack guard page was hit" in the L1 kernel),
+     * which says nothing about the VMM under test. A second panic fails the test.
+     */
+    private static List<String> runRigAllowingOneL1Crash(String... args) throws Exception {
+        List<String> out = runRig(args);
+        if (out.stream().noneMatch(l -> L1_PANIC.matcher(l).find())) return out;
+        System.out.println("NestedRigTest: L1's kernel panicked (the emulated host, not the VMM under test): running the rig once more");
+        return runRig(args);
     }
 
     /** Runs run-rig (which runs build-rig first) and returns its output, lines without carriage returns. */
