@@ -54,7 +54,11 @@ public final class SocketWire implements Wire {
 
     @Override
     public void closeFd(int fd) {
-        LinuxLibc.close(fd);
+        try {
+            LinuxLibc.close(fd);
+        } catch (RuntimeException ignored) {
+            // Only EBADF or EINTR are possible, and the descriptor is gone either way.
+        }
     }
 
     @Override

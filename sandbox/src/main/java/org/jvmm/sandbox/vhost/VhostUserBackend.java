@@ -66,6 +66,8 @@ public final class VhostUserBackend implements AutoCloseable {
     private Mapping memory;
     private boolean deviceActive;
     private volatile boolean deviceFailed;
+    /** Whether the message being handled handed its descriptors over to state that now owns them. */
+    private boolean fdsKept;
 
     /** One ring's state as the front-end set it up. */
     private static final class Ring {
@@ -126,17 +128,26 @@ public final class VhostUserBackend implements AutoCloseable {
 
     private void handle(VhostUserMessage m) throws VhostUserProtocolException {
         int[] fds = m.fds();
-        boolean fdsTaken = false;
+        fdsKept = false;
         try {
-            Optional<VhostUserPayload> reply = dispatch(m, fds);
-            fdsTaken = true;
+            Optional<VhostUserPayload> reply;
+            try {
+                reply = dispatch(m, fds);
+            } catch (RuntimeException e) {
+                // A failure of ours or of the device (a refused mmap, an I/O error) ends this connection
+                // like a violation does, instead of ending the helper with a stack trace.
+                LOG.log(Level.WARNING, device.name() + ": " + m.request() + " failed", e);
+                throw new VhostUserProtocolException(m.request() + " failed: " + e.getMessage());
+            }
+            if (!fdsKept) for (int fd : fds) wire.closeFd(fd);
+            fdsKept = true;
             if (reply.isPresent()) {
                 wire.send(VhostUserCodec.reply(m.request(), reply.get()));
             } else if (m.needsReply() && has(protocolFeatures, PF_REPLY_ACK)) {
                 wire.send(VhostUserCodec.reply(m.request(), new U64(0)));
             }
         } catch (VhostUserProtocolException e) {
-            if (!fdsTaken) for (int fd : fds) wire.closeFd(fd);
+            if (!fdsKept) for (int fd : fds) wire.closeFd(fd);
             if (m.needsReply() && has(protocolFeatures, PF_REPLY_ACK)) {
                 try {
                     wire.send(VhostUserCodec.reply(m.request(), new U64(1)));
@@ -149,8 +160,9 @@ public final class VhostUserBackend implements AutoCloseable {
     }
 
     /**
-     * Acts on one message; returns the reply payload for requests that have one. Descriptors in
-     * {@code fds} are owned by this method once it returns normally (kept or closed).
+     * Acts on one message; returns the reply payload for requests that have one. A handler that keeps
+     * the message's descriptors sets {@link #fdsKept}; otherwise {@link #handle} closes them, whether
+     * the message succeeded or not.
      */
     private Optional<VhostUserPayload> dispatch(VhostUserMessage m, int[] fds) throws VhostUserProtocolException {
         VhostUserRequest r = m.request();
@@ -249,16 +261,17 @@ public final class VhostUserBackend implements AutoCloseable {
     private void vringFile(VhostUserRequest r, VringFile f, int[] fds) throws VhostUserProtocolException {
         Ring ring = ring(r, f.index());
         requireOwner(r);
+        if (r == VhostUserRequest.SET_VRING_KICK) {
+            if (f.noFd()) throw new VhostUserProtocolException("SET_VRING_KICK without a descriptor (polling) is not supported");
+            if (memory == null || ring.address == null || ring.size == 0) {
+                throw new VhostUserProtocolException("SET_VRING_KICK for ring " + f.index() + " before its memory table, size and addresses");
+            }
+        }
+        // From here on the descriptor is ours: nothing below refuses the message.
         PolledEventFd fd = f.noFd() ? null : new PolledEventFd(fds[0]);
+        fdsKept = true;
         switch (r) {
             case SET_VRING_KICK -> {
-                if (fd == null) {
-                    throw new VhostUserProtocolException("SET_VRING_KICK without a descriptor (polling) is not supported");
-                }
-                if (memory == null || ring.address == null || ring.size == 0) {
-                    fd.close();
-                    throw new VhostUserProtocolException("SET_VRING_KICK for ring " + f.index() + " before its memory table, size and addresses");
-                }
                 boolean wasStarted = ring.started;
                 ring.started = false;
                 if (wasStarted) reconcile();
@@ -282,14 +295,12 @@ public final class VhostUserBackend implements AutoCloseable {
             if (a.size() <= 0 || a.mmapOffset() < 0 || a.guestAddress() < 0 || a.userAddress() == 0
                     || Long.MAX_VALUE - a.size() < a.guestAddress() || Long.MAX_VALUE - a.size() < a.mmapOffset()
                     || Long.compareUnsigned(-1L - a.size(), a.userAddress()) < 0) {
-                closeAll(fds);
                 throw new VhostUserProtocolException("SET_MEM_TABLE: region " + i + " " + a + " is empty or wraps around");
             }
             for (int j = 0; j < i; j++) {
                 Region b = regions.get(j);
                 if (a.guestAddress() < b.guestEnd() && b.guestAddress() < a.guestEnd()) {
-                    closeAll(fds);
-                    throw new VhostUserProtocolException("SET_MEM_TABLE: regions " + j + " and " + i + " overlap in guest memory");
+                        throw new VhostUserProtocolException("SET_MEM_TABLE: regions " + j + " and " + i + " overlap in guest memory");
                 }
             }
         }
@@ -298,6 +309,12 @@ public final class VhostUserBackend implements AutoCloseable {
         try {
             for (int i = 0; i < regions.size(); i++) {
                 Region region = regions.get(i);
+                // A mapping past the end of its file would raise SIGBUS on first touch: refuse it here.
+                long fileSize = LinuxLibc.fstatSize(fds[i]);
+                if (region.mmapOffset() + region.size() > fileSize) {
+                    throw new IllegalArgumentException("region " + i + " ends at byte " + (region.mmapOffset() + region.size())
+                            + " of a descriptor of only " + fileSize + " bytes");
+                }
                 // Like libvhost-user: map from offset 0 so the offset needs no page alignment.
                 MemorySegment whole = LinuxLibc.mmap(region.mmapOffset() + region.size(),
                         LinuxLibc.PROT_READ | LinuxLibc.PROT_WRITE, LinuxLibc.MAP_SHARED, fds[i], 0);
@@ -306,7 +323,6 @@ public final class VhostUserBackend implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             mappings.forEach(VhostUserBackend::unmapQuietly);
-            closeAll(fds);
             throw new VhostUserProtocolException("SET_MEM_TABLE: cannot map the regions: " + e.getMessage());
         }
         int[] owned = fds.clone();
@@ -314,6 +330,7 @@ public final class VhostUserBackend implements AutoCloseable {
             mappings.forEach(VhostUserBackend::unmapQuietly);
             for (int fd : owned) closeFdQuietly(fd);
         });
+        fdsKept = true;
         // Running rings move to the new table where they stand.
         for (Ring ring : rings) if (ring.queue != null) ring.base = ring.queue.nextAvail();
         boolean running = deviceActive;
@@ -434,10 +451,6 @@ public final class VhostUserBackend implements AutoCloseable {
         if (memory != null) memory.memory().close();
         memory = null;
         wire.close();
-    }
-
-    private void closeAll(int[] fds) {
-        for (int fd : fds) wire.closeFd(fd);
     }
 
     private static void closeQuietly(EventNotifier n) {

@@ -2,7 +2,6 @@ package org.jvmm.sandbox.vhost;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,7 +117,10 @@ class VhostUserBackendTest {
     private long ack(VhostUserRequest r, VhostUserPayload p, int... fds) throws Exception {
         send(r, V | NEED_REPLY, p, fds);
         ByteBuffer b = reply(r);
-        assertNotNull(b, r + ": the back-end closed the connection instead of acknowledging");
+        if (b == null) {
+            String why = served.handle((v, t) -> t != null ? "threw " + t : "returned " + v).get(10, TimeUnit.SECONDS);
+            throw new AssertionError(r + ": the back-end closed the connection instead of acknowledging; serve() " + why);
+        }
         return b.getLong(0);
     }
 
@@ -262,5 +264,24 @@ class VhostUserBackendTest {
         int[] memFds = guest.regions().stream().mapToInt(MemoryRegion::fd).toArray();
         assertEquals(1, ack(VhostUserRequest.SET_MEM_TABLE, new MemoryTable(List.of(region(0), region(1))), memFds));
         assertTrue(served.get(10, TimeUnit.SECONDS).contains("before SET_OWNER"));
+    }
+
+    @Test
+    void regionLargerThanItsDescriptorIsRefusedInsteadOfRisingSigbusLater() throws Exception {
+        handshake();
+        Region low = region(0);
+        Region tooBig = new Region(low.guestAddress(), low.size() + 0x1000, low.userAddress(), low.mmapOffset());
+        assertEquals(1, ack(VhostUserRequest.SET_MEM_TABLE, new MemoryTable(List.of(tooBig)), guest.regions().get(0).fd()));
+        assertTrue(served.get(10, TimeUnit.SECONDS).contains("bytes"), "names the size mismatch");
+    }
+
+    @Test
+    void overlappingRegionsAreRefused() throws Exception {
+        handshake();
+        Region low = region(0);
+        Region overlapping = new Region(low.guestAddress() + 0x1000, 0x1000, low.userAddress() + 0x1000, 0x1000);
+        int fd = guest.regions().get(0).fd();
+        assertEquals(1, ack(VhostUserRequest.SET_MEM_TABLE, new MemoryTable(List.of(low, overlapping)), fd, fd));
+        assertTrue(served.get(10, TimeUnit.SECONDS).contains("overlap"));
     }
 }

@@ -169,6 +169,7 @@ public final class LinuxLibc {
         static final MethodHandle PREAD = linkErrno("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         static final MethodHandle PWRITE = linkErrno("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         static final MethodHandle FTRUNCATE = linkErrno("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MethodHandle FSTAT = linkErrno("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         static final MethodHandle FCNTL = linkErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
                 Linker.Option.firstVariadicArg(2));
@@ -260,6 +261,26 @@ public final class LinuxLibc {
         MemorySegment st = state();
         try {
             check((int) Files.FTRUNCATE.invokeExact(st, fd, length), st, "ftruncate fd " + fd + " to " + length);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // struct stat: st_size lies at offset 48 on both x86-64 and the generic layout arm64 uses; 144 bytes
+    // covers the larger of the two (x86-64).
+    private static final int STAT_SIZE = 144, STAT_ST_SIZE = 48;
+
+    /**
+     * {@code <sys/stat.h> fstat}'s {@code st_size}: the length of the file behind {@code fd}. A peer's
+     * memory descriptor is checked with it before mapping, since touching a mapping past the end of its
+     * file raises SIGBUS.
+     */
+    public static long fstatSize(int fd) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment stat = a.allocate(STAT_SIZE, 8);
+            check((int) Files.FSTAT.invokeExact(st, fd, stat), st, "fstat fd " + fd);
+            return stat.get(JAVA_LONG, STAT_ST_SIZE);
         } catch (Throwable t) {
             throw rethrow(t);
         }
