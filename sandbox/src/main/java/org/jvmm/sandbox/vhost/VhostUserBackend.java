@@ -96,7 +96,7 @@ public final class VhostUserBackend implements AutoCloseable {
         }
     }
 
-    /** A back-end serving {@code device} over {@code wire}; owns both. */
+    /** A back-end serving {@code device} over {@code wire}; owns the wire, while the caller keeps (and closes) the device. */
     public VhostUserBackend(VirtioDevice device, Wire wire) {
         this.device = device;
         this.wire = wire;
