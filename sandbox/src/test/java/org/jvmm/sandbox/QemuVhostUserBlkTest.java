@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * virtio_pci (a module in Debian's kernel, not part of the kit, taken from the kit's cached kernel
  * package), then: prints the MD5 of the whole disk (random bytes the test wrote), copies the first MiB
  * to 4 MiB with {@code dd}, writes a token from the kernel command line at sector 2 with fsync, drops
- * the page cache and reads the token back. Every expectation is computed here from the test's own data.
+ * the page cache and reads the token back, then unbinds and rebinds the driver (a device reset: QEMU
+ * stops the ring and sets it up again) and reads the token once more. Every expectation is computed here from the test's own data.
  */
 class QemuVhostUserBlkTest {
 
@@ -67,6 +68,10 @@ class QemuVhostUserBlkTest {
             echo -n "$tok" | dd of=/dev/vda bs=512 seek=2 conv=notrunc,fsync 2>/dev/null
             echo 3 > /proc/sys/vm/drop_caches
             echo "VHOST-TEST back=$(dd if=/dev/vda bs=512 skip=2 count=1 2>/dev/null | head -c ${#tok})"
+            # Unbinding resets the device (QEMU stops the ring with GET_VRING_BASE); binding again sets it up anew.
+            rmmod virtio_blk && insmod $M/block/virtio_blk.ko
+            i=0; while [ ! -b /dev/vda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+            echo "VHOST-TEST again=$(dd if=/dev/vda bs=512 skip=2 count=1 2>/dev/null | head -c ${#tok})"
             echo VHOST-TEST-DONE
             poweroff -f
             """;
@@ -121,7 +126,7 @@ class QemuVhostUserBlkTest {
                 "-nographic", "-no-reboot",
                 "-object", "memory-backend-memfd,id=mem,size=512M,share=on", "-numa", "node,memdev=mem",
                 "-chardev", "socket,id=c,path=" + socket + ",server=on",
-                "-device", "vhost-user-blk-pci,chardev=c,num-queues=1",
+                "-device", "vhost-user-blk-pci,chardev=c",
                 "-kernel", kit.resolve("vmlinuz").toString(), "-initrd", initrd.toString(),
                 "-append", "console=ttyS0 rdinit=/vhost-test panic=-1 quiet vhosttest.token=" + token)
                 .redirectErrorStream(true).redirectOutput(qemuLog.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();
@@ -147,6 +152,7 @@ class QemuVhostUserBlkTest {
             assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(original)), marker(console, "md5"),
                     "MD5 of the whole disk as the guest read it");
             assertEquals(token, marker(console, "back"), "token read back by the guest after dropping its page cache");
+            assertEquals(token, marker(console, "again"), "token read after the driver reset the device and set it up again");
 
             byte[] after = Files.readAllBytes(disk);
             assertArrayEquals(Arrays.copyOfRange(original, 0, MIB), Arrays.copyOfRange(after, 4 * MIB, 5 * MIB),
