@@ -36,7 +36,9 @@ import org.junit.jupiter.api.Test;
  * virtualization=on and GICv3) whose kernel runs KVM at EL2; inside it, jvmm ({@code --arch arm64}, on Debian 13's
  * arm64 JDK 25) boots the arm64 guest kit's Debian kernel as L2. The test checks what L2 itself printed on the
  * PL011 console: the guest kit's /init line {@code JVMM-GUEST-UP cpus=N mem_kb=M kernel=V}, which only a booted
- * kernel with a working userspace can produce.
+ * kernel with a working userspace can produce. L2 also gets a virtio-blk disk (the payload's 4 MiB
+ * {@code /guest/disk.img}) and a virtio-console that is its {@code /dev/console}, so the marker travels through
+ * virtio-console, and the kernel's line about {@code vda} shows the disk's size read from virtio-blk's config space.
  *
  * <p>The jvmm in L1 is this build's: the modules {@code org.jvmm.cli} resolves to from this test's class path are
  * staged as jars into {@code build/rig-arm64/modules} and put on the payload disk.
@@ -72,10 +74,21 @@ class NestedArm64RigTest {
                 "the arm64 guest kit is missing in " + kit + ": run bin/guest-kit --arch arm64");
     }
 
-    /** Two vCPUs: the secondary is started by the guest's PSCI CPU_ON, which KVM's in-kernel PSCI handles. */
+    /** 4 MiB in 512-byte sectors: what build-rig makes /guest/disk.img. */
+    private static final String VDA = "virtio_blk virtio0: [vda] 8192 512-byte logical blocks";
+    private static final String HVC0 = "console [hvc0] enabled";
+
+    /**
+     * Two vCPUs (the secondary is started by the guest's PSCI CPU_ON, which KVM's in-kernel PSCI handles), a
+     * read-only virtio-blk disk and a virtio-console as the guest's last {@code console=}, i.e. its /dev/console.
+     */
     @Test
     void jvmmBootsTheDebianArm64KernelAsL2ThroughKvmArm64() throws Exception {
-        List<String> out = runRig("--payload", "jvmm", "--cpus", "2", "--mem", "512M", "--modules", stageJvmmModules().toString());
+        List<String> out = runRig("--payload", "jvmm", "--cpus", "2", "--mem", "512M", "--modules", stageJvmmModules().toString(),
+                "--cmdline", "console=ttyAMA0 console=hvc0 jvmm.halt=poweroff",
+                "--jvmm-args", "--disk /guest/disk.img,ro --console stdio");
+        assertTrue(out.stream().anyMatch(l -> l.contains(VDA)), "L2 never found the 4 MiB virtio-blk disk\n" + tail(out));
+        assertTrue(out.stream().anyMatch(l -> l.contains(HVC0)), "L2 never enabled the virtio-console hvc0\n" + tail(out));
         Matcher up = out.stream().map(GUEST_UP::matcher).filter(Matcher::find).findFirst().orElse(null);
         if (up == null) fail("L2 never printed JVMM-GUEST-UP under jvmm's KVM arm64 backend\n" + tail(out));
         assertEquals(2, Integer.parseInt(up.group(1)), "L2's online CPUs: " + up.group());
