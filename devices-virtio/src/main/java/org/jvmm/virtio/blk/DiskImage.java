@@ -12,6 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.SysException;
+import org.jvmm.core.sys.linux.LinuxLibc;
 
 /**
  * A raw disk image file: byte {@code n} of the file is byte {@code n} of the disk.
@@ -26,15 +28,20 @@ import org.jvmm.core.ConfigurationException;
 public final class DiskImage implements AutoCloseable {
 
     private static final int ZERO_CHUNK = 64 * 1024;
+    /** {@code <errno.h>}: the file system cannot punch holes. */
+    private static final int EOPNOTSUPP = 95;
 
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
     private final boolean readOnly;
     private final long size;
+    /** A descriptor of the same file for fallocate (Linux, writable images), or -1. */
+    private final int punchFd;
 
-    private DiskImage(Path path, FileChannel channel, FileLock lock, boolean readOnly, long size) {
+    private DiskImage(Path path, FileChannel channel, FileLock lock, boolean readOnly, long size, int punchFd) {
         this.path = path;
+        this.punchFd = punchFd;
         this.channel = channel;
         this.lock = lock;
         this.readOnly = readOnly;
@@ -50,17 +57,25 @@ public final class DiskImage implements AutoCloseable {
         if (!Files.isRegularFile(path)) {
             throw new ConfigurationException("Disk image " + path + " does not exist or is not a regular file: check the --disk path.");
         }
+        // FileChannel cannot punch holes, so on Linux a writable image is opened with libc first and the
+        // channel through /proc/self/fd, which names that very file (no rename can slip in between).
+        int punchFd = -1;
+        Path channelPath = path;
+        if (!readOnly && "Linux".equals(System.getProperty("os.name"))) {
+            try {
+                punchFd = LinuxLibc.open(path.toString(), LinuxLibc.O_RDWR | LinuxLibc.O_CLOEXEC, 0);
+                channelPath = Path.of("/proc/self/fd/" + punchFd);
+            } catch (SysException e) {
+                punchFd = -1; // the channel's open below says what is wrong
+            }
+        }
         FileChannel channel;
         try {
-            channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
-                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        } catch (AccessDeniedException e) {
-            throw new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
-                    + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), e);
-        } catch (NoSuchFileException e) {
-            throw new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", e);
+            channel = readOnly ? FileChannel.open(channelPath, StandardOpenOption.READ)
+                    : FileChannel.open(channelPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new ConfigurationException("Disk image " + path + " cannot be opened (" + e.getMessage() + "): check the --disk path.", e);
+            if (punchFd >= 0) LinuxLibc.close(punchFd);
+            throw openFailure(path, readOnly, e);
         }
         try {
             FileLock lock = null;
@@ -74,14 +89,27 @@ public final class DiskImage implements AutoCloseable {
                     throw new ConfigurationException("Disk image " + path + " is locked by another process: stop the other VM or pass ,ro.");
                 }
             }
-            return new DiskImage(path, channel, lock, readOnly, channel.size());
+            return new DiskImage(path, channel, lock, readOnly, channel.size(), punchFd);
         } catch (IOException e) {
             closeQuietly(channel);
+            if (punchFd >= 0) LinuxLibc.close(punchFd);
             throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage() + "): check the file system supports locks.", e);
         } catch (RuntimeException e) {
             closeQuietly(channel);
+            if (punchFd >= 0) LinuxLibc.close(punchFd);
             throw e;
         }
+    }
+
+    private static ConfigurationException openFailure(Path path, boolean readOnly, IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
+                    + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), e);
+        }
+        if (e instanceof NoSuchFileException) {
+            return new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", e);
+        }
+        return new ConfigurationException("Disk image " + path + " cannot be opened (" + e.getMessage() + "): check the --disk path.", e);
     }
 
     /** The image's path. */
@@ -145,11 +173,20 @@ public final class DiskImage implements AutoCloseable {
     /**
      * Discards {@code [position, position + length)}: afterwards it reads as zeroes.
      *
-     * <p>TODO: punch a hole ({@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)}) once the libc
-     * binding has fallocate; FileChannel cannot, so until then this writes zeroes over data that is not
-     * already zero, which keeps the semantics but frees no space.
+     * <p>On Linux the range is deallocated ({@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)}),
+     * which frees the space; where that is not possible (another OS, a file system without hole
+     * punching) zeroes are written over data that is not already zero, which keeps the semantics.
      */
     public void discard(long position, long length) throws IOException {
+        if (length == 0) return; // fallocate refuses an empty range (EINVAL); there is nothing to do
+        if (punchFd >= 0) {
+            try {
+                LinuxLibc.fallocate(punchFd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, position, length);
+                return;
+            } catch (SysException e) {
+                if (e.errno() != EOPNOTSUPP) throw new IOException(e.getMessage(), e);
+            }
+        }
         writeZeroes(position, length);
     }
 
@@ -166,6 +203,8 @@ public final class DiskImage implements AutoCloseable {
             // closing the channel releases it anyway
         }
         closeQuietly(channel);
+        // After the channel: closing any descriptor of the file drops this process's POSIX locks on it.
+        if (punchFd >= 0) LinuxLibc.close(punchFd);
     }
 
     private static void closeQuietly(FileChannel channel) {

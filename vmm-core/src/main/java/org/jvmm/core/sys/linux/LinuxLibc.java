@@ -170,6 +170,7 @@ public final class LinuxLibc {
         static final MethodHandle PWRITE = linkErrno("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         static final MethodHandle FTRUNCATE = linkErrno("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         static final MethodHandle FSTAT = linkErrno("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle FALLOCATE = linkErrno("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
         static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         static final MethodHandle FCNTL = linkErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
                 Linker.Option.firstVariadicArg(2));
@@ -281,6 +282,20 @@ public final class LinuxLibc {
             MemorySegment stat = a.allocate(STAT_SIZE, 8);
             check((int) Files.FSTAT.invokeExact(st, fd, stat), st, "fstat fd " + fd);
             return stat.get(JAVA_LONG, STAT_ST_SIZE);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <linux/falloc.h>}: keep the file size; deallocate the range (with KEEP_SIZE only). */
+    public static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+
+    /** {@code <fcntl.h> fallocate}: allocates or, with FALLOC_FL_PUNCH_HOLE, deallocates {@code [offset, offset + length)}. */
+    public static void fallocate(int fd, int mode, long offset, long length) {
+        MemorySegment st = state();
+        try {
+            check((int) Files.FALLOCATE.invokeExact(st, fd, mode, offset, length), st,
+                    "fallocate fd " + fd + " mode " + mode + " at " + offset + "+" + length);
         } catch (Throwable t) {
             throw rethrow(t);
         }
