@@ -235,12 +235,13 @@ public final class VhostUserBackend implements AutoCloseable {
                 ring.base = (int) s.num();
             }
             case GET_VRING_BASE -> {
-                // Stopping the ring: the device lets go of it before we report where it stopped.
-                int at = ring.started && ring.queue != null ? ring.queue.nextAvail() : ring.base;
+                // Stopping the ring: the device lets go of it before we read where it stopped.
+                stopDevice();
+                saveBases();
                 ring.started = false;
-                reconcile();
                 ring.queue = null;
-                ring.base = at;
+                int at = ring.base;
+                reconcile();
                 closeQuietly(ring.kick);
                 ring.kick = null;
                 return Optional.of(new VringState(s.index(), at));
@@ -272,9 +273,9 @@ public final class VhostUserBackend implements AutoCloseable {
         fdsKept = true;
         switch (r) {
             case SET_VRING_KICK -> {
-                boolean wasStarted = ring.started;
+                stopDevice();
+                saveBases();
                 ring.started = false;
-                if (wasStarted) reconcile();
                 closeQuietly(ring.kick);
                 ring.kick = fd;
                 ring.queue = null;
@@ -332,9 +333,9 @@ public final class VhostUserBackend implements AutoCloseable {
         });
         fdsKept = true;
         // Running rings move to the new table where they stand.
-        for (Ring ring : rings) if (ring.queue != null) ring.base = ring.queue.nextAvail();
         boolean running = deviceActive;
         stopDevice();
+        saveBases();
         for (Ring ring : rings) ring.queue = null;
         Mapping old = memory;
         memory = new Mapping(guest, regions);
@@ -397,6 +398,14 @@ public final class VhostUserBackend implements AutoCloseable {
     private long gpa(long va, long length, int index, String what) throws VhostUserProtocolException {
         return memory.translate(va, length).orElseThrow(() -> new VhostUserProtocolException(
                 "ring " + index + ": the " + what + " at 0x" + Long.toHexString(va) + " does not lie in one memory region"));
+    }
+
+    /**
+     * Records where each ring's queue stands, so that a queue rebuilt later resumes there. Only while
+     * the device is stopped: its workers move the indices.
+     */
+    private void saveBases() {
+        for (Ring ring : rings) if (ring.queue != null) ring.base = ring.queue.nextAvail();
     }
 
     private void stopDevice() {

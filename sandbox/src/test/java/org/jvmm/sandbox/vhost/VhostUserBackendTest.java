@@ -205,6 +205,27 @@ class VhostUserBackendTest {
             ByteBuffer base = reply(VhostUserRequest.GET_VRING_BASE);
             assertEquals(0, base.getInt(0));
             assertEquals(2, base.getInt(4), "the ring stopped after the two requests");
+
+            // Started again where it stopped (as after a migration or a front-end restart): a third
+            // request, reading back the sector the second one wrote, is taken from available entry 2.
+            try (EventFd kick2 = new EventFd()) {
+                assertEquals(0, ack(VhostUserRequest.SET_VRING_BASE, new VringState(0, 2)));
+                assertEquals(0, ack(VhostUserRequest.SET_VRING_KICK, new VringFile(0, false), kick2.fd()));
+                long hdr3 = HIGH + 0x6000, data3 = HIGH + 0x7000, status3 = HIGH + 0x8000;
+                writeHeader(hdr3, VirtioBlock.T_IN, 5);
+                guest.write8(status3, 0xff);
+                descriptor(6, hdr3, 16, 1, 7);
+                descriptor(7, data3, 512, 1 | 2, 2);
+                descriptor(2, status3, 1, 2, 0);
+                guest.write16(AVAIL + 8, 6);
+                guest.write16Release(AVAIL + 2, 3);
+                kick2.signal();
+                for (int i = 0; i < 100 && guest.read16Acquire(USED + 2) != 3; i++) call.await(300);
+                assertEquals(3, guest.read16Acquire(USED + 2), "the third request completed");
+                assertEquals(6, guest.read32(USED + 4 + 16), "third used element is chain 6");
+                assertEquals(VirtioBlock.S_OK, guest.read8(status3));
+                assertArrayEquals(pattern, guest.readBytes(data3, 512), "sector 5 holds what request 2 wrote");
+            }
         }
         frontWire.close();
         assertNull(served.get(10, TimeUnit.SECONDS), "a clean disconnect ends serve() without a violation");
