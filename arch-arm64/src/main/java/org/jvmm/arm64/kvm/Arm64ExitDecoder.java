@@ -15,7 +15,7 @@ import org.jvmm.core.sys.linux.kvm.KvmRun;
  *
  * <p>With the in-kernel GICv3 and PSCI, WFI, HVC and SMC never reach user space; the exits left are MMIO,
  * system events (PSCI SYSTEM_OFF / SYSTEM_RESET), a data abort KVM could not decode ({@code KVM_EXIT_ARM_NISV},
- * only when a VMM asks for it) and failures. A read left uncompleted returns all-ones. Lengths the kernel
+ * which {@link KvmArm64Vm} asks for where the host offers it) and failures. A read left uncompleted returns all-ones. Lengths the kernel
  * reports are checked; anything outside the ABI gives {@link VcpuExit.Unhandled}.
  */
 final class Arm64ExitDecoder {

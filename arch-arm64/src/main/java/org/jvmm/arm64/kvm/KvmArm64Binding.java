@@ -43,6 +43,8 @@ public final class KvmArm64Binding {
     public static final int KVM_CAP_ONE_REG = 70;
     public static final int KVM_CAP_DEVICE_CTRL = 89;
     public static final int KVM_CAP_ARM_PSCI_0_2 = 102;
+    /** Data aborts without a valid syndrome exit to user space as {@code KVM_EXIT_ARM_NISV}. */
+    public static final int KVM_CAP_ARM_NISV_TO_USER = 177;
 
     // kvm_vcpu_init.features[0] bits.
     /** The vCPU starts powered off, waiting for a PSCI CPU_ON (secondaries). */

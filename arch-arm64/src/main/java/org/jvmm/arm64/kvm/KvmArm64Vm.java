@@ -61,6 +61,11 @@ public final class KvmArm64Vm implements org.jvmm.core.hypervisor.Vm {
                 }
                 vm.setUserMemoryRegion(slot, 0, r.guestAddress(), r.segment());
             }
+            // A device access KVM cannot decode (no valid syndrome: load/store pair, writeback) would otherwise fail
+            // KVM_RUN with ENOSYS and no address; with this capability it is an exit naming the IPA.
+            if (vm.checkExtension(KvmArm64Binding.KVM_CAP_ARM_NISV_TO_USER) > 0) {
+                vm.enableCap(KvmArm64Binding.KVM_CAP_ARM_NISV_TO_USER);
+            }
             gic = KvmArm64Binding.createDevice(vm.fd(), KvmArm64Binding.KVM_DEV_TYPE_ARM_VGIC_V3);
             KvmArm64Binding.setDeviceAttr(gic, KvmArm64Binding.KVM_DEV_ARM_VGIC_GRP_ADDR,
                     KvmArm64Binding.KVM_VGIC_V3_ADDR_TYPE_DIST, Arm64Layout.GIC_DIST_BASE, false);

@@ -67,6 +67,7 @@ class KvmArm64BindingTest {
         assertEquals(70, KvmArm64Binding.KVM_CAP_ONE_REG);
         assertEquals(89, KvmArm64Binding.KVM_CAP_DEVICE_CTRL);
         assertEquals(102, KvmArm64Binding.KVM_CAP_ARM_PSCI_0_2);
+        assertEquals(177, KvmArm64Binding.KVM_CAP_ARM_NISV_TO_USER);
         assertEquals(0x1c, Arm64ExitDecoder.KVM_EXIT_ARM_NISV);
     }
 
