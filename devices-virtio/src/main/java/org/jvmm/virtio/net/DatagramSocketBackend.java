@@ -11,13 +11,17 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  * unixgram://}) and vfkit expect. The socket is bound to a fresh abstract address, so the peer can
  * answer without jvmm leaving a file behind, and connected to the peer's path.
  *
- * <p>Note: gvproxy's vfkit mode may expect the client to announce itself with a first datagram
- * ({@code "VFKT"}); jvmm does not send it, since a plain peer would take it for a frame.
+ * <p>Like vfkit, jvmm announces itself with a first datagram {@code "VFKT"}, which gvproxy's vfkit mode
+ * waits for before it talks to a client; four bytes are no Ethernet frame, so any other peer that
+ * checks frame sizes drops it. The abstract address is Linux's: this backend, like the rest of the
+ * libc binding, is for Linux hosts.
  */
 public final class DatagramSocketBackend implements NetBackend {
 
     private static final Logger LOG = Logger.getLogger(DatagramSocketBackend.class.getName());
     private static final int MSG_DONTWAIT = 0x40;
+    /** The datagram a vfkit-style client sends first. */
+    static final byte[] VFKIT_MAGIC = {'V', 'F', 'K', 'T'};
 
     private final String description;
     private final int fd;
@@ -38,6 +42,7 @@ public final class DatagramSocketBackend implements NetBackend {
         try {
             LinuxLibc.bindUnix(fd, "");
             LinuxLibc.connectUnix(fd, path);
+            LinuxLibc.send(fd, VFKIT_MAGIC, 0, VFKIT_MAGIC.length, LinuxLibc.MSG_NOSIGNAL);
         } catch (SysException e) {
             LinuxLibc.close(fd);
             throw new ConfigurationException("Cannot connect to the datagram socket " + path + " (" + e.errnoName()
