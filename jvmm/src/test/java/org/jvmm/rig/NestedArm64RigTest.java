@@ -99,6 +99,104 @@ class NestedArm64RigTest {
         assertEquals(0, payloadExit(out), "jvmm's exit status inside L1 (the guest powered off with PSCI SYSTEM_OFF)\n" + tail(out));
     }
 
+    /**
+     * The arm64 conformance guests mmio and smp ({@code arch-arm64/src/test/guests}) through KVM arm64 in L1, by
+     * {@code KvmArm64Conformance}, which prints every probe access: stores of each size from low, high and zero
+     * registers; loads of each size completed through {@code kvm_run} into the right register; and PSCI — KVM's —
+     * with CPU_ON starting a second vCPU with its context ID and MPIDR.
+     *
+     * <p>Sign-extending loads (LDRSB, LDRSH, LDRSW, LDURSH) are checked in the bytes the device returned only: in
+     * this rig they arrive zero-extended, although the extension is KVM's work (from ESR_EL2.SSE) and jvmm hands
+     * KVM only the access's bytes — a difference of the emulated machine or of the nested KVM, not of the VMM,
+     * as far as jvmm can see. The HVF backend, which extends itself, is held to the full values.
+     */
+    @Test
+    void kvmArm64RunsTheConformanceGuests() throws Exception {
+        for (String tool : List.of("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-objcopy")) {
+            require(onPath(tool), tool + " is missing: install gcc-aarch64-linux-gnu and binutils-aarch64-linux-gnu");
+        }
+        Path modules = stageJvmmModules();
+        Path extra = root.resolve("build/rig-arm64/conformance");
+        buildConformance(modules, extra);
+        List<String> out = runRig("--payload", "conformance", "--modules", modules.toString(), "--extra", extra.toString());
+        List<String> mmio = conformance(out, "mmio"), smp = conformance(out, "smp");
+        assertEquals(List.of(
+                "write 10 1 88",                       // STRB w0
+                "write 20 2 718",                      // STRH w30
+                "write 30 4 e5f60718",                 // STR w30
+                "write 40 8 a1b2c3d4e5f60718",         // STR x30
+                "write 48 8 0",                        // STR xzr
+                "write 51 8 1122334455667788",         // STUR x0, unaligned
+                "write 60 8 1122334455667788",         // STR x0, [x9, x5]
+                "read 100 1 88", "read 100 2 9788", "read 100 4 b5a69788", "read 100 8 f1e2d3c4b5a69788",
+                "read 100 1 88", "read 100 2 9788", "read 100 4 b5a69788", "read 101 2 9788",
+                "read 100 8 f1e2d3c4b5a69788", "read 100 8 f1e2d3c4b5a69788",
+                "write 200 8 88",                      // LDRB w0: zero-extended into x0
+                "write 208 8 9788",                    // LDRH w17
+                "write 210 8 b5a69788",                // LDR w28: upper half cleared
+                "write 218 8 f1e2d3c4b5a69788",        // LDR x30
+                "write 220 8 *88",                     // LDRSB x1 (see above)
+                "write 228 8 *9788",                   // LDRSH w2
+                "write 230 8 *b5a69788",               // LDRSW x3
+                "write 238 8 *9788",                   // LDURSH x4
+                "write 240 8 f1e2d3c4b5a69788",        // LDR x6, [x9, x5]
+                "exit 0 the guest powered off"), masked(mmio), "mmio guest\n" + tail(out));
+        assertTrue(smp.contains("write 500 8 10001"), "PSCI_VERSION by HVC answered by KVM (PSCI 1.1): " + smp);
+        assertTrue(smp.contains("write 510 8 0"), "CPU_ON returns SUCCESS: " + smp);
+        assertTrue(smp.contains("write 600 8 5a5a"), "the secondary starts with X0 = context ID: " + smp);
+        assertTrue(smp.stream().anyMatch(l -> l.startsWith("write 608 8 ") && (Long.parseUnsignedLong(l.substring(12), 16) & 0xff_00ff_ffffL) == 1),
+                "the secondary's MPIDR_EL1 affinity is 1: " + smp);
+        assertTrue(smp.contains("write 518 8 77"), "vCPU 0 saw the secondary's write to RAM: " + smp);
+        assertEquals("exit 0 the guest powered off", smp.getLast(), "smp guest: " + smp);
+    }
+
+    /** The CONFORMANCE lines of {@code guest}, without the prefix. */
+    private static List<String> conformance(List<String> out, String guest) {
+        String prefix = "CONFORMANCE " + guest + " ";
+        return out.stream().map(l -> l.indexOf(prefix) >= 0 ? l.substring(l.indexOf(prefix) + prefix.length()) : null)
+                .filter(l -> l != null).toList();
+    }
+
+    /** The sign-extending loads' stores (0x220-0x238) reduced to their low bytes, marked with '*'. */
+    private static List<String> masked(List<String> mmio) {
+        return mmio.stream().map(l -> {
+            String[] f = l.split(" ");
+            if (f.length != 4 || !f[0].equals("write")) return l;
+            int bytes = switch (f[1]) { case "220" -> 1; case "228", "238" -> 2; case "230" -> 4; default -> 0; };
+            if (bytes == 0) return l;
+            long low = Long.parseUnsignedLong(f[3], 16) & ((1L << (8 * bytes)) - 1);
+            return "write " + f[1] + " 8 *" + Long.toHexString(low);
+        }).toList();
+    }
+
+    /** Assembles the guests and compiles KvmArm64Conformance (arch-arm64's test source) against the staged jars. */
+    private static void buildConformance(Path modules, Path extra) throws Exception {
+        Files.createDirectories(extra);
+        Path guests = root.resolve("arch-arm64/src/test/guests");
+        Path work = Files.createTempDirectory("conformance");
+        for (String g : List.of("mmio", "smp")) {
+            Path o = work.resolve(g + ".o"), elf = work.resolve(g + ".elf");
+            exec("aarch64-linux-gnu-gcc", "-c", "-I", guests.toString(), "-o", o.toString(), guests.resolve(g + ".S").toString());
+            exec("aarch64-linux-gnu-ld", "-Ttext=0x40000000", "-o", elf.toString(), o.toString());
+            exec("aarch64-linux-gnu-objcopy", "-O", "binary", elf.toString(), extra.resolve(g + ".img").toString());
+        }
+        String classPath;
+        try (Stream<Path> jars = Files.list(modules)) { // jars one by one: only the java launcher expands "dir/*"
+            classPath = String.join(File.pathSeparator, jars.map(Path::toString).sorted().toList());
+        }
+        int status = ToolProvider.findFirst("javac").orElseThrow().run(System.out, System.err, "--release", "22",
+                "-cp", classPath, "-d", extra.toString(),
+                root.resolve("arch-arm64/src/test/java/org/jvmm/arm64/kvm/KvmArm64Conformance.java").toString());
+        assertEquals(0, status, "javac of KvmArm64Conformance");
+    }
+
+    private static void exec(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "hung: " + String.join(" ", command));
+        assertEquals(0, p.exitValue(), String.join(" ", command) + "\n" + output);
+    }
+
     private static int payloadExit(List<String> out) {
         return out.stream().map(PAYLOAD_EXIT::matcher).filter(Matcher::find)
                 .mapToInt(m -> Integer.parseInt(m.group(2))).reduce((a, b) -> b)
