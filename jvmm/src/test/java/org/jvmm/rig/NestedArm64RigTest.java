@@ -106,9 +106,10 @@ class NestedArm64RigTest {
      * with CPU_ON starting a second vCPU with its context ID and MPIDR.
      *
      * <p>Sign-extending loads (LDRSB, LDRSH, LDRSW, LDURSH) are checked in the bytes the device returned only: in
-     * this rig they arrive zero-extended, although the extension is KVM's work (from ESR_EL2.SSE) and jvmm hands
-     * KVM only the access's bytes — a difference of the emulated machine or of the nested KVM, not of the VMM,
-     * as far as jvmm can see. The HVF backend, which extends itself, is held to the full values.
+     * this rig they arrive zero-extended. KVM completes the load itself from the bytes jvmm put in {@code kvm_run};
+     * L1's KVM gets ESR_EL2.SSE set ({@code run-rig --kvm-trace}), and Linux 6.1's {@code kvm_handle_mmio_return}
+     * masks the extended value back to the access size ({@code vcpu_data_host_to_guest}). The rig's README has the
+     * details. The HVF backend, which extends the value itself, is held to the full values.
      */
     @Test
     void kvmArm64RunsTheConformanceGuests() throws Exception {
