@@ -107,9 +107,9 @@ class NestedArm64RigTest {
      *
      * <p>Sign-extending loads (LDRSB, LDRSH, LDRSW, LDURSH) are checked in the bytes the device returned only: in
      * this rig they arrive zero-extended. KVM completes the load itself from the bytes jvmm put in {@code kvm_run};
-     * L1's KVM gets ESR_EL2.SSE set ({@code run-rig --kvm-trace}), and Linux 6.1's {@code kvm_handle_mmio_return}
-     * masks the extended value back to the access size ({@code vcpu_data_host_to_guest}). The rig's README has the
-     * details. The HVF backend, which extends the value itself, is held to the full values.
+     * L1's KVM gets ESR_EL2.SSE set ({@code run-rig --kvm-trace}), and the kernel's {@code kvm_handle_mmio_return}
+     * (arch/arm64/kvm/mmio.c) masks the extended value back to the access size ({@code vcpu_data_host_to_guest}). The
+     * rig's README has the details. The HVF backend, which extends the value itself, is held to the full values.
      */
     @Test
     void kvmArm64RunsTheConformanceGuests() throws Exception {
