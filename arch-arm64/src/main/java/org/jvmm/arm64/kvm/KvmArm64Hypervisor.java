@@ -39,24 +39,17 @@ public final class KvmArm64Hypervisor implements Hypervisor {
         }
         KvmSystem kvm = KvmSystem.open();
         try {
-            require(kvm, KvmIoctl.KVM_CAP_USER_MEMORY, "user memory slots");
-            require(kvm, KvmIoctl.KVM_CAP_IMMEDIATE_EXIT, "immediate_exit");
-            require(kvm, KvmIoctl.KVM_CAP_IOEVENTFD, "ioeventfd");
-            require(kvm, KvmIoctl.KVM_CAP_IRQFD, "irqfd");
-            require(kvm, KvmArm64Binding.KVM_CAP_ONE_REG, "one-register access");
-            require(kvm, KvmArm64Binding.KVM_CAP_DEVICE_CTRL, "the device-control API (for the vGICv3)");
-            require(kvm, KvmArm64Binding.KVM_CAP_ARM_PSCI_0_2, "in-kernel PSCI 0.2");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_USER_MEMORY, "user memory slots");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_IMMEDIATE_EXIT, "immediate_exit");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_IOEVENTFD, "ioeventfd");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_IRQFD, "irqfd");
+            kvm.requireExtension(KvmArm64Binding.KVM_CAP_ONE_REG, "one-register access");
+            kvm.requireExtension(KvmArm64Binding.KVM_CAP_DEVICE_CTRL, "the device-control API (for the vGICv3)");
+            kvm.requireExtension(KvmArm64Binding.KVM_CAP_ARM_PSCI_0_2, "in-kernel PSCI 0.2");
             return new KvmArm64Hypervisor(kvm);
         } catch (RuntimeException e) {
             kvm.close();
             throw e;
-        }
-    }
-
-    private static void require(KvmSystem kvm, int capability, String what) {
-        if (kvm.checkExtension(capability) <= 0) {
-            throw new ConfigurationException("This host's KVM lacks " + what + " (capability " + capability
-                    + "): run jvmm on an arm64 Linux 4.11 or newer host with full KVM support.");
         }
     }
 

@@ -38,26 +38,19 @@ public final class KvmX86Hypervisor implements Hypervisor {
         }
         KvmSystem kvm = KvmSystem.open();
         try {
-            require(kvm, KvmIoctl.KVM_CAP_USER_MEMORY, "user memory slots");
-            require(kvm, KvmIoctl.KVM_CAP_IMMEDIATE_EXIT, "immediate_exit");
-            require(kvm, KvmIoctl.KVM_CAP_IOEVENTFD, "ioeventfd");
-            require(kvm, KvmIoctl.KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_USER_MEMORY, "user memory slots");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_IMMEDIATE_EXIT, "immediate_exit");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_IOEVENTFD, "ioeventfd");
+            kvm.requireExtension(KvmIoctl.KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID");
             if (options.irqchip()) {
-                require(kvm, KvmIoctl.KVM_CAP_IRQCHIP, "the in-kernel irqchip");
-                require(kvm, KvmIoctl.KVM_CAP_IRQFD, "irqfd");
-                require(kvm, KvmIoctl.KVM_CAP_PIT2, "the in-kernel PIT");
+                kvm.requireExtension(KvmIoctl.KVM_CAP_IRQCHIP, "the in-kernel irqchip");
+                kvm.requireExtension(KvmIoctl.KVM_CAP_IRQFD, "irqfd");
+                kvm.requireExtension(KvmIoctl.KVM_CAP_PIT2, "the in-kernel PIT");
             }
             return new KvmX86Hypervisor(kvm, options);
         } catch (RuntimeException e) {
             kvm.close();
             throw e;
-        }
-    }
-
-    private static void require(KvmSystem kvm, int capability, String what) {
-        if (kvm.checkExtension(capability) <= 0) {
-            throw new ConfigurationException("This host's KVM lacks " + what + " (capability " + capability
-                    + "): run jvmm on a Linux 4.11 or newer host with full KVM support.");
         }
     }
 

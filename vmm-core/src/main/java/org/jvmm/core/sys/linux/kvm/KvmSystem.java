@@ -71,6 +71,19 @@ public final class KvmSystem implements AutoCloseable {
         return KvmIoctl.call(fd, "KVM_CHECK_EXTENSION " + capability, KvmIoctl.KVM_CHECK_EXTENSION, capability);
     }
 
+    /**
+     * Checks that KVM offers {@code capability}, which a backend cannot work without.
+     *
+     * @param what the capability in words, for the message
+     * @throws ConfigurationException naming what is missing and what to do
+     */
+    public void requireExtension(int capability, String what) {
+        if (checkExtension(capability) <= 0) {
+            throw new ConfigurationException("This host's KVM lacks " + what + " (capability " + capability
+                    + "): run jvmm on a Linux 4.11 or newer host with full KVM support.");
+        }
+    }
+
     /** The size of each vCPU's {@code kvm_run} mapping. */
     public int vcpuMmapSize() {
         return vcpuMmapSize;
