@@ -42,6 +42,13 @@ public sealed interface NetBackend extends AutoCloseable permits TapBackend, Str
     /** Sends one frame (header included if {@link #carriesHeader()}); a frame the host cannot take is dropped. */
     void send(byte[] frame, int length);
 
+    /**
+     * While {@code true}, a {@link #receive} or {@link #send} that is waiting for a stalled peer gives up
+     * soon (a backend whose framing cannot survive that then stops carrying frames); the device sets it
+     * around a reset, so that a host program that stopped reading cannot hang the guest's vCPU.
+     */
+    default void abortWaits(boolean abort) {}
+
     @Override
     void close();
 }

@@ -11,19 +11,42 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  * A Unix stream socket carrying frames the way passt and QEMU's {@code -netdev stream} do (passt(1),
  * "--socket"): each frame preceded by its length as a 4-byte big-endian integer, no virtio header. The
  * peer is trusted no more than the guest: a length beyond the largest frame ends the connection.
+ *
+ * <p>The socket is non-blocking, and waits for a slow peer poll in short slices, so that
+ * {@link #abortWaits} can end them; a frame cut short that way leaves the stream unframed, so the
+ * connection then carries no more frames (logged).
  */
 public final class StreamSocketBackend implements NetBackend {
 
     private static final Logger LOG = Logger.getLogger(StreamSocketBackend.class.getName());
 
+    private static final int WAIT_SLICE_MILLIS = 100;
+
     private final String description;
     private final int fd;
     private volatile boolean broken;
+    private volatile boolean abort;
 
     /** Takes ownership of a connected stream socket {@code fd} (for instance one end of a socketpair). */
     public StreamSocketBackend(String description, int fd) {
         this.description = description;
         this.fd = fd;
+        LinuxLibc.fcntl(fd, LinuxLibc.F_SETFL, LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0) | LinuxLibc.O_NONBLOCK);
+    }
+
+    @Override
+    public void abortWaits(boolean abort) {
+        this.abort = abort;
+    }
+
+    /** Waits until {@code fd} is ready for {@code events}; false (and the stream broken) if told to abort meanwhile. */
+    private boolean await(int events) {
+        while (!abort) {
+            if (LinuxLibc.poll(new int[] {fd}, events, WAIT_SLICE_MILLIS)[0] != 0) return true;
+        }
+        LOG.warning(description + ": gave up on a stalled peer in the middle of a frame; closing the connection");
+        broken = true;
+        return false;
     }
 
     /**
@@ -68,7 +91,7 @@ public final class StreamSocketBackend implements NetBackend {
         }
     }
 
-    /** Reads exactly {@code length} bytes; false at end of stream. The peer writes whole frames, so this does not wait long. */
+    /** Reads exactly {@code length} bytes; false at end of stream or when told to abort. */
     private boolean readFully(byte[] into, int length) {
         int done = 0;
         while (done < length) {
@@ -77,6 +100,8 @@ public final class StreamSocketBackend implements NetBackend {
                 n = LinuxLibc.read(fd, into, done, length - done);
             } catch (SysException e) {
                 if (e.errno() == Errno.EINTR) continue;
+                if (e.errno() == Errno.EAGAIN && await(LinuxLibc.POLLIN)) continue;
+                if (e.errno() == Errno.EAGAIN) return false;
                 throw e;
             }
             if (n == 0) return false;
@@ -95,12 +120,13 @@ public final class StreamSocketBackend implements NetBackend {
         out[3] = (byte) length;
         System.arraycopy(frame, 0, out, 4, length);
         try {
-            // Blocking: a slow peer slows the guest's transmit queue, which is the backpressure it should see.
+            // Waiting: a slow peer slows the guest's transmit queue, which is the backpressure it should see.
             for (int done = 0; done < out.length; ) {
                 try {
                     done += LinuxLibc.send(fd, out, done, out.length - done, LinuxLibc.MSG_NOSIGNAL);
                 } catch (SysException e) {
-                    if (e.errno() != Errno.EINTR) throw e;
+                    if (e.errno() == Errno.EAGAIN && !await(LinuxLibc.POLLOUT)) return;
+                    if (e.errno() != Errno.EINTR && e.errno() != Errno.EAGAIN) throw e;
                 }
             }
         } catch (SysException e) {

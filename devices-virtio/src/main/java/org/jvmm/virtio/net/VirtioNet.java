@@ -121,6 +121,7 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public synchronized void reset() {
+        backend.abortWaits(true); // a stalled host peer must not keep this (vCPU) thread waiting
         if (transmit != null) transmit.stop();
         transmit = null;
         if (receive != null) {
@@ -139,6 +140,7 @@ public final class VirtioNet implements VirtioDevice {
         }
         receive = null;
         context = null;
+        backend.abortWaits(false);
     }
 
     /** Resets the device and closes the backend; closing again does nothing (the transport closes its device too). */

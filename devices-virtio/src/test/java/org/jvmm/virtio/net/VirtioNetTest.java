@@ -146,6 +146,28 @@ class VirtioNetTest extends NetDriver {
     }
 
     @Test
+    void aResetReturnsWhileTheStreamPeerHasStoppedReading() throws Exception {
+        device(LinuxLibc.SOCK_STREAM);
+        start();
+        // Transmit until the socket is full and the device waits for the peer, which never reads.
+        int sent = 0;
+        long stalledSince = 0;
+        while (true) {
+            int before = tx.usedIdx();
+            if (before == sent) {
+                for (int d = 0; d < QSIZE; d += 2) transmit(d, new byte[12], frame(3000, sent + d));
+                sent += QSIZE / 2;
+                stalledSince = System.nanoTime();
+            } else if (System.nanoTime() - stalledSince > 500_000_000L) {
+                break; // nothing used for half a second: the device is waiting for the peer
+            }
+            Thread.sleep(1);
+        }
+        w(STATUS, 0); // must return: the wait is given up and the connection dropped
+        assertEquals(0, t.read(STATUS, 4));
+    }
+
+    @Test
     void badMacAddressesAreOneSentence() {
         for (String bad : List.of("", "52:54:00:12:34", "53:54:00:12:34:56", "52:54:00:12:34:5g", "52-54-00-12-34-56")) {
             var e = assertThrows(org.jvmm.core.ConfigurationException.class, () -> MacAddress.parse(bad), bad);
