@@ -4,29 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.BufferedReader;
 import java.io.File;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.lang.module.Configuration;
-import java.lang.module.ModuleFinder;
-import java.lang.module.ResolvedModule;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.spi.ToolProvider;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -54,23 +41,19 @@ class NestedArm64RigTest {
     private static final long HANG_GUARD_SECONDS = 10 * 60;
     /** Bound, inside L1, on the payload. */
     private static final String PAYLOAD_TIMEOUT_SECONDS = "300";
-    private static final Pattern GUEST_UP = Pattern.compile("JVMM-GUEST-UP cpus=(\\d+) mem_kb=(\\d+) kernel=(\\S+)");
-    private static final Pattern PAYLOAD_EXIT = Pattern.compile("(^|\\s)RIG-PAYLOAD-EXIT=(\\d+)\\s*$");
-    private static final Pattern RESULT = Pattern.compile("^RIG-RESULT .*");
 
     private static Path root;
     private static Path kit;
 
     @BeforeAll
     static void prerequisites() {
-        String repoRoot = System.getProperty("jvmm.repoRoot");
-        root = repoRoot != null ? Path.of(repoRoot) : Path.of("").toAbsolutePath().getParent();
-        require(Files.isExecutable(rig("run-rig")), "the arm64 rig scripts are missing under " + rig(""));
+        root = RigRuns.repoRoot();
+        RigRuns.require(Files.isExecutable(rig("run-rig")), "the arm64 rig scripts are missing under " + rig(""));
         for (String tool : List.of("qemu-system-aarch64", "apt-get", "mkfs.ext4", "cpio", "depmod", "modprobe", "dpkg-deb")) {
-            require(onPath(tool), tool + " is missing: install it (see jvmm/src/test/rig/arm64/build-rig)");
+            RigRuns.require(RigRuns.onPath(tool), tool + " is missing: install it (see jvmm/src/test/rig/arm64/build-rig)");
         }
         kit = Path.of(System.getProperty("jvmm.rigArm64Guest", root.resolve(".guest/arm64").toString()));
-        require(Files.isRegularFile(kit.resolve("vmlinuz")) && Files.isRegularFile(kit.resolve("initramfs.cpio.gz")),
+        RigRuns.require(Files.isRegularFile(kit.resolve("vmlinuz")) && Files.isRegularFile(kit.resolve("initramfs.cpio.gz")),
                 "the arm64 guest kit is missing in " + kit + ": run bin/guest-kit --arch arm64");
     }
 
@@ -84,19 +67,19 @@ class NestedArm64RigTest {
      */
     @Test
     void jvmmBootsTheDebianArm64KernelAsL2ThroughKvmArm64() throws Exception {
-        List<String> out = runRig("--payload", "jvmm", "--cpus", "2", "--mem", "512M", "--modules", stageJvmmModules().toString(),
+        List<String> out = runRig("--payload", "jvmm", "--cpus", "2", "--mem", "512M", "--modules", RigRuns.stageJvmmModules(root.resolve("build/rig-arm64/modules")).toString(),
                 "--cmdline", "console=ttyAMA0 console=hvc0 jvmm.halt=poweroff",
                 "--jvmm-args", "--disk /guest/disk.img,ro --console stdio");
-        assertTrue(out.stream().anyMatch(l -> l.contains(VDA)), "L2 never found the 4 MiB virtio-blk disk\n" + tail(out));
-        assertTrue(out.stream().anyMatch(l -> l.contains(HVC0)), "L2 never enabled the virtio-console hvc0\n" + tail(out));
-        Matcher up = out.stream().map(GUEST_UP::matcher).filter(Matcher::find).findFirst().orElse(null);
-        if (up == null) fail("L2 never printed JVMM-GUEST-UP under jvmm's KVM arm64 backend\n" + tail(out));
+        assertTrue(out.stream().anyMatch(l -> l.contains(VDA)), "L2 never found the 4 MiB virtio-blk disk\n" + RigRuns.tail(out));
+        assertTrue(out.stream().anyMatch(l -> l.contains(HVC0)), "L2 never enabled the virtio-console hvc0\n" + RigRuns.tail(out));
+        Matcher up = out.stream().map(RigRuns.GUEST_UP::matcher).filter(Matcher::find).findFirst().orElse(null);
+        if (up == null) fail("L2 never printed JVMM-GUEST-UP under jvmm's KVM arm64 backend\n" + RigRuns.tail(out));
         assertEquals(2, Integer.parseInt(up.group(1)), "L2's online CPUs: " + up.group());
         long memKb = Long.parseLong(up.group(2));
         // MemTotal of a 512 MiB guest: below 524288 kB by what the kernel reserves (the CMA area counts), not by half.
         assertTrue(memKb >= 300_000 && memKb <= 524_288, "L2's MemTotal with --mem 512M: " + up.group());
         assertTrue(up.group(3).endsWith("-arm64"), "L2 runs the arm64 kernel: " + up.group());
-        assertEquals(0, payloadExit(out), "jvmm's exit status inside L1 (the guest powered off with PSCI SYSTEM_OFF)\n" + tail(out));
+        assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1 (the guest powered off with PSCI SYSTEM_OFF)\n" + RigRuns.tail(out));
     }
 
     /**
@@ -114,9 +97,9 @@ class NestedArm64RigTest {
     @Test
     void kvmArm64RunsTheConformanceGuests() throws Exception {
         for (String tool : List.of("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-objcopy")) {
-            require(onPath(tool), tool + " is missing: install gcc-aarch64-linux-gnu and binutils-aarch64-linux-gnu");
+            RigRuns.require(RigRuns.onPath(tool), tool + " is missing: install gcc-aarch64-linux-gnu and binutils-aarch64-linux-gnu");
         }
-        Path modules = stageJvmmModules();
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig-arm64/modules"));
         Path extra = root.resolve("build/rig-arm64/conformance");
         buildConformance(modules, extra);
         List<String> out = runRig("--payload", "conformance", "--modules", modules.toString(), "--extra", extra.toString());
@@ -141,7 +124,7 @@ class NestedArm64RigTest {
                 "write 230 8 *b5a69788",               // LDRSW x3
                 "write 238 8 *9788",                   // LDURSH x4
                 "write 240 8 f1e2d3c4b5a69788",        // LDR x6, [x9, x5]
-                "exit 0 the guest powered off"), masked(mmio), "mmio guest\n" + tail(out));
+                "exit 0 the guest powered off"), masked(mmio), "mmio guest\n" + RigRuns.tail(out));
         assertTrue(smp.contains("write 500 8 10001"), "PSCI_VERSION by HVC answered by KVM (PSCI 1.1): " + smp);
         assertTrue(smp.contains("write 510 8 0"), "CPU_ON returns SUCCESS: " + smp);
         assertTrue(smp.contains("write 600 8 5a5a"), "the secondary starts with X0 = context ID: " + smp);
@@ -198,113 +181,15 @@ class NestedArm64RigTest {
         assertEquals(0, p.exitValue(), String.join(" ", command) + "\n" + output);
     }
 
-    private static int payloadExit(List<String> out) {
-        return out.stream().map(PAYLOAD_EXIT::matcher).filter(Matcher::find)
-                .mapToInt(m -> Integer.parseInt(m.group(2))).reduce((a, b) -> b)
-                .orElseThrow(() -> new AssertionError("no RIG-PAYLOAD-EXIT line: L1 did not finish the payload\n" + tail(out)));
-    }
-
     /** Runs run-rig (which runs build-rig first) and returns its output, lines without carriage returns. */
     private static List<String> runRig(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(rig("run-rig").toString(), "--timeout", PAYLOAD_TIMEOUT_SECONDS,
                 "--guest", kit.toString()));
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        List<String> lines = new ArrayList<>();
-        Thread reader = Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    String clean = line.replace("\r", "");
-                    synchronized (lines) { lines.add(clean); }
-                    System.out.println(clean);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        if (!process.waitFor(HANG_GUARD_SECONDS, TimeUnit.SECONDS)) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-            reader.join(10_000);
-            synchronized (lines) { fail("the arm64 rig hung (" + HANG_GUARD_SECONDS + " s)\n" + tail(lines)); }
-        }
-        reader.join(30_000);
-        synchronized (lines) {
-            List<String> out = List.copyOf(lines);
-            assertTrue(out.stream().anyMatch(l -> RESULT.matcher(l).matches()) || process.exitValue() == 0,
-                    "run-rig failed before any payload ran (exit " + process.exitValue() + ")\n" + tail(out));
-            return out;
-        }
-    }
-
-    /**
-     * The jars {@code org.jvmm.cli} resolves to (with service binding, as {@code java -m} does) from this test's
-     * class path, copied (a jar) or packed (a classes directory) into build/rig-arm64/modules; unchanged modules
-     * keep their jar and its time, so the payload disk is rebuilt only when jvmm changed. (The same staging as
-     * NestedRigTest's, into the arm64 rig's own directory.)
-     */
-    private static Path stageJvmmModules() throws IOException {
-        Path[] entries = Stream.of(System.getProperty("java.class.path").split(File.pathSeparator))
-                .filter(e -> !e.isEmpty()).map(Path::of).filter(Files::exists)
-                .filter(p -> !p.endsWith("test-classes")).toArray(Path[]::new);
-        Configuration resolved = ModuleLayer.boot().configuration()
-                .resolveAndBind(ModuleFinder.of(entries), ModuleFinder.of(), Set.of("org.jvmm.cli"));
-        Path staged = root.resolve("build/rig-arm64/modules");
-        Files.createDirectories(staged);
-        Set<Path> wanted = new HashSet<>();
-        for (ResolvedModule module : resolved.modules()) {
-            Path from = Path.of(module.reference().location().orElseThrow());
-            Path to = staged.resolve(module.name() + ".jar");
-            wanted.add(to);
-            if (Files.isDirectory(from)) {
-                FileTime newest = newestIn(from);
-                if (!Files.exists(to) || Files.getLastModifiedTime(to).compareTo(newest) < 0) {
-                    Files.deleteIfExists(to);
-                    int status = ToolProvider.findFirst("jar").orElseThrow()
-                            .run(System.out, System.err, "--create", "--file", to.toString(), "-C", from.toString(), ".");
-                    assertEquals(0, status, "jar of " + from);
-                    Files.setLastModifiedTime(to, newest);
-                }
-            } else if (!Files.exists(to) || Files.size(to) != Files.size(from)
-                    || !Files.getLastModifiedTime(to).equals(Files.getLastModifiedTime(from))) {
-                Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
-            }
-        }
-        try (Stream<Path> old = Files.list(staged)) {
-            for (Path p : old.filter(p -> !wanted.contains(p)).toList()) Files.delete(p);
-        }
-        return staged;
-    }
-
-    private static FileTime newestIn(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).map(p -> {
-                try {
-                    return Files.getLastModifiedTime(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).max(FileTime::compareTo).orElse(FileTime.fromMillis(0));
-        }
+        return RigRuns.run(root, command, HANG_GUARD_SECONDS);
     }
 
     private static Path rig(String name) {
         return root.resolve("jvmm/src/test/rig/arm64").resolve(name);
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv().getOrDefault("PATH", "") + ":/sbin:/usr/sbin:/bin:/usr/bin";
-        return Stream.of(path.split(":")).filter(d -> !d.isEmpty()).anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-    }
-
-    private static void require(boolean present, String what) {
-        if (present) return;
-        if (Boolean.getBoolean("jvmm.requireAll")) fail("arm64 nested rig prerequisite: " + what);
-        Assumptions.abort("arm64 nested rig prerequisite: " + what);
-    }
-
-    private static String tail(List<String> lines) {
-        return "--- last lines of L1's console ---\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
     }
 }
