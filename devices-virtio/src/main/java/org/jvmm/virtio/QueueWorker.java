@@ -54,6 +54,14 @@ public final class QueueWorker {
         stopping = true;
         queue.kick().signal();
         if (Thread.currentThread() == thread) return;
+        joinUninterruptibly(thread);
+    }
+
+    /**
+     * Waits for {@code thread} to end even if this thread is interrupted meanwhile (a device must not be
+     * re-activated while its old thread still touches guest memory), then restores the interrupt.
+     */
+    public static void joinUninterruptibly(Thread thread) {
         boolean interrupted = false;
         while (thread.isAlive()) {
             try {

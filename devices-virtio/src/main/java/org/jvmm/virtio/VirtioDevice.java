@@ -39,6 +39,13 @@ public interface VirtioDevice extends AutoCloseable {
      */
     long readConfig(int offset, int size);
 
+    /** {@code size} bytes of {@code config} at {@code offset} as a little-endian value: {@link #readConfig} for byte-array spaces. */
+    static long readLittleEndian(byte[] config, int offset, int size) {
+        long v = 0;
+        for (int i = 0; i < size; i++) v |= (config[offset + i] & 0xffL) << (8 * i);
+        return v;
+    }
+
     /** Takes a driver write to configuration space (most devices ignore them); bounds already checked. */
     void writeConfig(int offset, int size, long value);
 

@@ -116,9 +116,7 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int size) {
-        long v = 0;
-        for (int i = 0; i < size; i++) v |= (config[offset + i] & 0xffL) << (8 * i);
-        return v;
+        return VirtioDevice.readLittleEndian(config, offset, size);
     }
 
     @Override

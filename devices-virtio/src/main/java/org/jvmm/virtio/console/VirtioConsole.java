@@ -73,9 +73,7 @@ public final class VirtioConsole implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int size) {
-        long v = 0;
-        for (int i = 0; i < size; i++) v |= (config[offset + i] & 0xffL) << (8 * i);
-        return v;
+        return VirtioDevice.readLittleEndian(config, offset, size);
     }
 
     @Override
@@ -108,15 +106,7 @@ public final class VirtioConsole implements VirtioDevice {
             stopping = true;
             receive.interrupt();
             context.queue(RECEIVE_QUEUE).ifPresent(q -> q.kick().signal());
-            boolean interrupted = false;
-            while (receive.isAlive()) {
-                try {
-                    receive.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            QueueWorker.joinUninterruptibly(receive);
         }
         receive = null;
         context = null;

@@ -80,9 +80,7 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int size) {
-        long v = 0;
-        for (int i = 0; i < size; i++) v |= (config[offset + i] & 0xffL) << (8 * i);
-        return v;
+        return VirtioDevice.readLittleEndian(config, offset, size);
     }
 
     @Override
@@ -128,15 +126,7 @@ public final class VirtioNet implements VirtioDevice {
             stopping = true;
             wake.signal();
             context.queue(RECEIVE_QUEUE).ifPresent(q -> q.kick().signal());
-            boolean interrupted = false;
-            while (receive.isAlive()) {
-                try {
-                    receive.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            QueueWorker.joinUninterruptibly(receive);
         }
         receive = null;
         context = null;
