@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,9 @@ class NestedRigTest {
     private static final long HANG_GUARD_SECONDS = 6 * 60;
     /** Bound, inside L1, on one payload run. */
     private static final String PAYLOAD_TIMEOUT_SECONDS = "240";
+    /** What L2's virtio-blk driver says about a 16 MiB disk (32768 sectors, read from the device's config space). */
+    private static final String VDA_16M = "[vda] 32768 512-byte logical blocks";
+    private static final String HVC0 = "console [hvc0] enabled";
 
     private static Path root;
     /** The guest kit directory; -Djvmm.rigGuest=DIR points the rig at another one. */
@@ -66,6 +70,46 @@ class NestedRigTest {
         List<String> out = runRigAllowingOneL1Crash("--payload", "qemu", "--modules", RigRuns.stageJvmmModules(root.resolve("build/rig/modules")).toString());
         assertGuestUp(out, 2, "qemu");
         assertEquals(0, RigRuns.payloadExit(out), "qemu's exit status inside L1\n" + RigRuns.tail(out));
+    }
+
+    /**
+     * Issue 3 item 9, disk and console: L2 runs on jvmm's virtio-blk and virtio-console. The test makes a fresh
+     * 16 MiB ext4 image, run-rig gives it to L1 as a second disk and jvmm gives L1's copy of it to L2 as a
+     * writable {@code --disk}, with {@code console=hvc0} and {@code --console stdio}. L2's init is the rig's
+     * {@code l2-disk-job}, which speaks only through {@code /dev/hvc0}: it mounts {@code /dev/vda}, writes a
+     * token this test chose, syncs, unmounts and powers off. The host then reads the file back out of the
+     * image with debugfs, outside L1 and L2 altogether.
+     */
+    @Test
+    void l2WritesAFileToItsVirtioBlkDiskAndTalksThroughHvc0() throws Exception {
+        Path mkfs = RigRuns.tool("mkfs.ext4"), debugfs = RigRuns.tool("debugfs");
+        RigRuns.require(debugfs != null, "debugfs is missing: install e2fsprogs");
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
+        String token = "rig-" + UUID.randomUUID();
+        Path dir = Files.createDirectories(root.resolve("build/rig/disk-job"));
+        Path image = dir.resolve(token + ".ext4");
+        try {
+            // A fresh file system per run: the token can only be there if this run's L2 wrote it.
+            assertEquals(0, RigRuns.exec(root, List.of(mkfs.toString(), "-q", "-F", "-L", "rig-data", image.toString(), "16M")).status(),
+                    "mkfs.ext4 " + image);
+            List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(),
+                    "--data-disk", image.toString(), "--jvmm-args", "--console stdio",
+                    "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_TOKEN=" + token);
+            assertTrue(out.stream().anyMatch(l -> l.contains(VDA_16M)), "L2 never found the 16 MiB virtio-blk disk\n" + RigRuns.tail(out));
+            assertTrue(out.stream().anyMatch(l -> l.contains(HVC0)), "L2 never enabled the virtio-console hvc0\n" + RigRuns.tail(out));
+            // l2-disk-job writes these to /dev/hvc0 and nowhere else.
+            assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB console=hvc0")), "nothing came through hvc0\n" + RigRuns.tail(out));
+            assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB wrote=/rig-token")),
+                    "L2 could not mount, write, sync and unmount its disk\n" + RigRuns.tail(out));
+            assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+            assertTrue(out.contains("RIG-DATA-DISK written"), "L1 did not copy L2's disk back\n" + RigRuns.tail(out));
+
+            RigRuns.Result cat = RigRuns.exec(root, List.of(debugfs.toString(), "-R", "cat /rig-token", image.toString()));
+            assertEquals(0, cat.status(), "debugfs on " + image + ": " + cat.output());
+            assertEquals(List.of(token), cat.stdout(), "the file L2 wrote, as the host reads it from the image");
+        } finally {
+            Files.deleteIfExists(image);
+        }
     }
 
     private static void assertGuestUp(List<String> out, int cpus, String vmm) {

@@ -157,6 +157,35 @@ final class RigRuns {
         return Stream.of(path.split(":")).filter(d -> !d.isEmpty()).anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
     }
 
+    /** Where {@code tool} is, searched like {@link #onPath}, or null. */
+    static Path tool(String tool) {
+        String path = System.getenv().getOrDefault("PATH", "") + ":/sbin:/usr/sbin:/bin:/usr/bin";
+        return Stream.of(path.split(":")).filter(d -> !d.isEmpty()).map(d -> Path.of(d, tool))
+                .filter(Files::isExecutable).findFirst().orElse(null);
+    }
+
+    /** A finished short command: its exit status, its standard output lines, and both streams as one text. */
+    record Result(int status, List<String> stdout, String output) {}
+
+    /** Runs a short host command (mkfs, debugfs) from {@code root} under a one-minute hang guard. */
+    static Result exec(Path root, List<String> command) throws Exception {
+        Path out = Files.createTempFile("rig-exec", ".out"), err = Files.createTempFile("rig-exec", ".err");
+        try {
+            Process process = new ProcessBuilder(command).directory(root.toFile())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                fail(String.join(" ", command) + " hung");
+            }
+            String stdout = Files.readString(out);
+            return new Result(process.exitValue(), stdout.lines().toList(), stdout + Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
     /** Skips the test for a missing prerequisite, or fails it under {@code -Djvmm.requireAll=true}. */
     static void require(boolean present, String what) {
         if (present) return;
