@@ -1,6 +1,7 @@
 package org.jvmm.rig;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -41,6 +42,8 @@ class NestedRigTest {
     private static final String VDA_16M = "[vda] 32768 512-byte logical blocks";
     private static final String HVC0 = "console [hvc0] enabled";
     private static final Pattern SERVED = Pattern.compile("^RIG-TAP-PEER addr=10\\.0\\.2\\.1 served sha256=([0-9a-f]{64})$");
+    /** l1-init's word that the TAP moved into the peer's network namespace, naming it and L1's own. */
+    private static final Pattern PEER_NETNS = Pattern.compile("^RIG-TAP-PEER netns=(net:\\[\\d+\\]) l1_netns=(net:\\[\\d+\\]) ready$");
     private static final Pattern FETCHED = Pattern.compile("RIG-L2-JOB fetched sha256=([0-9a-f]{64})$");
 
     private static Path root;
@@ -118,8 +121,8 @@ class NestedRigTest {
     }
 
     /**
-     * Issue 3 item 9, network: L2's virtio-net interface is a TAP in L1 whose other end, 10.0.2.1, is L1 itself
-     * (run-rig {@code --tap-peer}), serving 64 KiB of random bytes over HTTP. L2 ({@code l2-disk-job}, speaking
+     * Issue 3 item 9, network: L2's virtio-net interface is a TAP in L1 whose other end, 10.0.2.1, is in a
+     * network namespace of its own (run-rig {@code --tap-peer}), serving 64 KiB of random bytes over HTTP. L2 ({@code l2-disk-job}, speaking
      * through hvc0) brings up eth0, pings the peer and fetches the bytes; the SHA-256 L2 computed must be the one
      * L1 printed for what it served.
      */
@@ -129,6 +132,9 @@ class NestedRigTest {
         List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(), "--tap-peer",
                 "--jvmm-args", "--console stdio", "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_PEER=10.0.2.1");
         String served = sha(out, SERVED, "L1 never set up the TAP peer");
+        Matcher netns = out.stream().map(PEER_NETNS::matcher).filter(Matcher::matches).findFirst()
+                .orElseThrow(() -> new AssertionError("the TAP never moved into the peer's namespace\n" + RigRuns.tail(out)));
+        assertNotEquals(netns.group(2), netns.group(1), "the peer's network namespace must not be L1's own: " + netns.group());
         assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB ping=ok")), "L2 could not ping the peer\n" + RigRuns.tail(out));
         assertEquals(served, sha(out, FETCHED, "L2 never fetched the blob"), "the SHA-256 of the 64 KiB L2 fetched over virtio-net");
         assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
