@@ -11,45 +11,63 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.sys.SysException;
+import org.jvmm.core.sys.linux.Errno;
 import org.jvmm.core.sys.linux.LinuxLibc;
 
 /**
  * A raw disk image file: byte {@code n} of the file is byte {@code n} of the disk.
  *
- * <p>A writable image is locked exclusively (a POSIX record lock, {@link FileChannel#tryLock()}), so two
- * VMs, or two disks of one VM, cannot both write it; a read-only image takes no lock, so it can be
- * inspected while another VM owns it (it may then see that VM's writes). The size is fixed when the
- * image is opened.
+ * <p>The image is locked for as long as it is open, so that no two users can corrupt it: a writable image
+ * exclusively, a read-only one shared, so any number of readers may share an image nobody writes, but a
+ * writer excludes readers (they would see a file system changing under them) and readers exclude a writer.
+ * On Linux the locks are open file description locks ({@code fcntl F_OFD_SETLK} over the whole file):
+ * they belong to this image's own descriptor, so a second open of the same file in this
+ * process conflicts exactly as another process's would, and closing that second descriptor after a failed
+ * open leaves the first one's lock alone. (POSIX record locks, which {@link FileChannel#tryLock()} takes,
+ * are per process and vanish on any close of the file.) OFD locks and POSIX record locks conflict with
+ * each other, so VMMs that take either kind are kept out.
  *
- * <p>Thread-safe: positional reads and writes share no file pointer.
+ * <p>Elsewhere (macOS) jvmm has no libc binding to take {@code flock(2)} locks, whose per-open-file
+ * semantics would match, so a writable image takes the JDK's exclusive record lock, with the per-process
+ * weakness above, and a read-only image takes none.
+ *
+ * <p>The size is fixed when the image is opened. Thread-safe: positional reads and writes share no file
+ * pointer.
  */
 public final class DiskImage implements AutoCloseable {
 
     private static final int ZERO_CHUNK = 64 * 1024;
-    /** {@code <errno.h>}: the file system cannot punch holes. */
-    private static final int EOPNOTSUPP = 95;
+    /** {@code <errno.h>}: the file system cannot punch holes; a read-only file system. */
+    private static final int EOPNOTSUPP = 95, EROFS = 30;
+    private static final boolean LINUX = "Linux".equals(System.getProperty("os.name"));
 
     private final Path path;
     private final FileChannel channel;
-    private final FileLock lock;
     private final boolean readOnly;
     private final long size;
-    /** A descriptor of the same file for fallocate (Linux, writable images), or -1. */
-    private final int punchFd;
+    /**
+     * On Linux, the libc descriptor that holds the OFD lock and punches holes (fallocate); it stays open
+     * until {@link #close()}. -1 elsewhere.
+     */
+    private final int fd;
+    /** Elsewhere, the JDK record lock of a writable image; null on Linux and for read-only images. */
+    private final FileLock recordLock;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    private DiskImage(Path path, FileChannel channel, FileLock lock, boolean readOnly, long size, int punchFd) {
+    private DiskImage(Path path, FileChannel channel, boolean readOnly, int fd, FileLock recordLock) throws IOException {
         this.path = path;
-        this.punchFd = punchFd;
         this.channel = channel;
-        this.lock = lock;
         this.readOnly = readOnly;
-        this.size = size;
+        this.fd = fd;
+        this.recordLock = recordLock;
+        this.size = channel.size();
     }
 
     /**
-     * Opens {@code path}, read-only or read-write.
+     * Opens {@code path}, read-only or read-write, and locks it (see the class comment).
      *
      * @throws ConfigurationException if it is missing, not a regular file, not accessible, or locked
      */
@@ -57,24 +75,49 @@ public final class DiskImage implements AutoCloseable {
         if (!Files.isRegularFile(path)) {
             throw new ConfigurationException("Disk image " + path + " does not exist or is not a regular file: check the --disk path.");
         }
-        // FileChannel cannot punch holes, so on Linux a writable image is opened with libc first and the
-        // channel through /proc/self/fd, which names that very file (no rename can slip in between).
-        int punchFd = -1;
-        Path channelPath = path;
-        if (!readOnly && "Linux".equals(System.getProperty("os.name"))) {
-            try {
-                punchFd = LinuxLibc.open(path.toString(), LinuxLibc.O_RDWR | LinuxLibc.O_CLOEXEC, 0);
-                channelPath = Path.of("/proc/self/fd/" + punchFd);
-            } catch (SysException e) {
-                punchFd = -1; // the channel's open below says what is wrong
-            }
+        return LINUX ? openWithOfdLock(path, readOnly) : openWithRecordLock(path, readOnly);
+    }
+
+    private static DiskImage openWithOfdLock(Path path, boolean readOnly) {
+        int fd;
+        try {
+            fd = LinuxLibc.open(path.toString(), (readOnly ? LinuxLibc.O_RDONLY : LinuxLibc.O_RDWR) | LinuxLibc.O_CLOEXEC, 0);
+        } catch (SysException e) {
+            throw openFailure(path, readOnly, e.errno(), e);
         }
+        FileChannel channel = null;
+        try {
+            try {
+                LinuxLibc.fcntlLock(fd, LinuxLibc.F_OFD_SETLK, readOnly ? LinuxLibc.F_RDLCK : LinuxLibc.F_WRLCK, 0, 0);
+            } catch (SysException e) {
+                if (e.errno() == Errno.EAGAIN || e.errno() == Errno.EACCES) throw locked(path, readOnly);
+                throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
+                        + "): keep disk images on a file system that supports locks.", e);
+            }
+            // The JDK reads and writes through a channel; /proc/self/fd names the very file the locked
+            // descriptor has open, so no rename can slip a different file in between. The channel's own
+            // open file description holds no lock, and closing it cannot drop the OFD lock.
+            Path self = Path.of("/proc/self/fd/" + fd);
+            channel = readOnly ? FileChannel.open(self, StandardOpenOption.READ)
+                    : FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            return new DiskImage(path, channel, readOnly, fd, null);
+        } catch (IOException e) {
+            if (channel != null) closeQuietly(channel);
+            LinuxLibc.close(fd);
+            throw openFailure(path, readOnly, e);
+        } catch (RuntimeException e) {
+            if (channel != null) closeQuietly(channel);
+            LinuxLibc.close(fd);
+            throw e;
+        }
+    }
+
+    private static DiskImage openWithRecordLock(Path path, boolean readOnly) {
         FileChannel channel;
         try {
-            channel = readOnly ? FileChannel.open(channelPath, StandardOpenOption.READ)
-                    : FileChannel.open(channelPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
+                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            if (punchFd >= 0) LinuxLibc.close(punchFd);
             throw openFailure(path, readOnly, e);
         }
         try {
@@ -85,31 +128,44 @@ public final class DiskImage implements AutoCloseable {
                 } catch (OverlappingFileLockException e) {
                     lock = null; // this JVM already holds it: another disk of this VM
                 }
-                if (lock == null) {
-                    throw new ConfigurationException("Disk image " + path + " is locked by another process: stop the other VM or pass ,ro.");
-                }
+                if (lock == null) throw locked(path, false);
             }
-            return new DiskImage(path, channel, lock, readOnly, channel.size(), punchFd);
+            return new DiskImage(path, channel, readOnly, -1, lock);
         } catch (IOException e) {
             closeQuietly(channel);
-            if (punchFd >= 0) LinuxLibc.close(punchFd);
-            throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage() + "): check the file system supports locks.", e);
+            throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
+                    + "): keep disk images on a file system that supports locks.", e);
         } catch (RuntimeException e) {
             closeQuietly(channel);
-            if (punchFd >= 0) LinuxLibc.close(punchFd);
             throw e;
         }
     }
 
+    private static ConfigurationException locked(Path path, boolean readOnly) {
+        return new ConfigurationException(readOnly
+                ? "Disk image " + path + " is locked by a VM or disk that writes it: stop that VM before reading the image."
+                : "Disk image " + path + " is locked by another VM or disk: stop the other user, or pass ,ro if every user only reads it.");
+    }
+
+    private static ConfigurationException openFailure(Path path, boolean readOnly, int errno, Exception cause) {
+        if (errno == Errno.EACCES || errno == Errno.EPERM || errno == EROFS) return notAccessible(path, readOnly, cause);
+        if (errno == Errno.ENOENT) return missing(path, cause);
+        return new ConfigurationException("Disk image " + path + " cannot be opened (" + cause.getMessage() + "): check the --disk path.", cause);
+    }
+
     private static ConfigurationException openFailure(Path path, boolean readOnly, IOException e) {
-        if (e instanceof AccessDeniedException) {
-            return new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
-                    + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), e);
-        }
-        if (e instanceof NoSuchFileException) {
-            return new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", e);
-        }
+        if (e instanceof AccessDeniedException) return notAccessible(path, readOnly, e);
+        if (e instanceof NoSuchFileException) return missing(path, e);
         return new ConfigurationException("Disk image " + path + " cannot be opened (" + e.getMessage() + "): check the --disk path.", e);
+    }
+
+    private static ConfigurationException notAccessible(Path path, boolean readOnly, Exception cause) {
+        return new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
+                + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), cause);
+    }
+
+    private static ConfigurationException missing(Path path, Exception cause) {
+        return new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", cause);
     }
 
     /** The image's path. */
@@ -179,9 +235,9 @@ public final class DiskImage implements AutoCloseable {
      */
     public void discard(long position, long length) throws IOException {
         if (length == 0) return; // fallocate refuses an empty range (EINVAL); there is nothing to do
-        if (punchFd >= 0) {
+        if (fd >= 0 && !readOnly) {
             try {
-                LinuxLibc.fallocate(punchFd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, position, length);
+                LinuxLibc.fallocate(fd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, position, length);
                 return;
             } catch (SysException e) {
                 if (e.errno() != EOPNOTSUPP) throw new IOException(e.getMessage(), e);
@@ -195,16 +251,19 @@ public final class DiskImage implements AutoCloseable {
         return true;
     }
 
+    /** Closes the image and releases its lock; a second call does nothing. */
     @Override
     public void close() {
+        // Twice closing a descriptor number could close whatever file reused it meanwhile.
+        if (!closed.compareAndSet(false, true)) return;
         try {
-            if (lock != null) lock.release();
+            if (recordLock != null) recordLock.release();
         } catch (IOException ignored) {
             // closing the channel releases it anyway
         }
         closeQuietly(channel);
-        // After the channel: closing any descriptor of the file drops this process's POSIX locks on it.
-        if (punchFd >= 0) LinuxLibc.close(punchFd);
+        // The last descriptor of the locked open file description: closing it releases the OFD lock.
+        if (fd >= 0) LinuxLibc.close(fd);
     }
 
     private static void closeQuietly(FileChannel channel) {

@@ -174,6 +174,8 @@ public final class LinuxLibc {
         static final MethodHandle FLOCK = linkErrno("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
         static final MethodHandle FCNTL = linkErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
                 Linker.Option.firstVariadicArg(2));
+        static final MethodHandle FCNTL_POINTER = linkErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS),
+                Linker.Option.firstVariadicArg(2));
     }
 
     /** {@code <fcntl.h> open}: opens {@code path} with {@code flags} (and {@code mode} for O_CREAT). */
@@ -321,6 +323,44 @@ public final class LinuxLibc {
         }
     }
 
+    /**
+     * {@code <bits/fcntl-linux.h>}: open file description locks, which belong to the open file (the
+     * descriptor and its dups) rather than to the process, so closing another descriptor of the same file
+     * does not drop them and two opens in one process conflict as two processes would.
+     */
+    public static final int F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38;
+    /** {@code <bits/fcntl-linux.h>}: {@code struct flock}'s {@code l_type}: shared, exclusive, unlock. */
+    public static final int F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
+    /** {@code <unistd.h>}: {@code l_whence} relative to the start of the file. */
+    public static final int SEEK_SET = 0;
+
+    // struct flock in glibc's LP64 layout (x86-64 and arm64): short l_type @0, short l_whence @2,
+    // off_t l_start @8, off_t l_len @16, pid_t l_pid @24; 32 bytes with the tail padding.
+    private static final int FLOCK_SIZE = 32, FLOCK_TYPE = 0, FLOCK_WHENCE = 2, FLOCK_START = 8, FLOCK_LEN = 16, FLOCK_PID = 24;
+
+    /**
+     * {@code <fcntl.h> fcntl} with a {@code struct flock}: sets a lock of {@code type} (F_RDLCK, F_WRLCK,
+     * F_UNLCK) on {@code [start, start + length)} from the start of the file ({@code length} 0 = to the end,
+     * however far the file grows). Meant for the OFD commands (F_OFD_SETLK, F_OFD_SETLKW), whose
+     * {@code l_pid} must be 0. A conflicting lock fails F_OFD_SETLK with EAGAIN (or EACCES, which POSIX
+     * also allows).
+     */
+    public static void fcntlLock(int fd, int cmd, int type, long start, long length) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment flock = a.allocate(FLOCK_SIZE, 8);
+            flock.set(JAVA_SHORT, FLOCK_TYPE, (short) type);
+            flock.set(JAVA_SHORT, FLOCK_WHENCE, (short) SEEK_SET);
+            flock.set(JAVA_LONG, FLOCK_START, start);
+            flock.set(JAVA_LONG, FLOCK_LEN, length);
+            flock.set(JAVA_INT, FLOCK_PID, 0);
+            check((int) Files.FCNTL_POINTER.invokeExact(st, fd, cmd, flock), st,
+                    "fcntl fd " + fd + " cmd " + cmd + " lock type " + type);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     // ---------------------------------------------------------------- <sys/ioctl.h>
 
     private static final class Ioctl {
@@ -459,12 +499,24 @@ public final class LinuxLibc {
      * (EINTR) returns all zeros, like a timeout.
      */
     public static int[] poll(int[] fds, int events, int timeoutMillis) {
+        int[] each = new int[fds.length];
+        Arrays.fill(each, events);
+        return poll(fds, each, timeoutMillis);
+    }
+
+    /**
+     * {@link #poll(int[], int, int)} with {@code events[i]} for {@code fds[i]}: 0 waits only for the
+     * conditions poll always reports (POLLHUP, POLLERR), such as a peer hanging up a socket whose data
+     * another thread reads.
+     */
+    public static int[] poll(int[] fds, int[] events, int timeoutMillis) {
+        if (events.length != fds.length) throw new IllegalArgumentException(fds.length + " descriptors, " + events.length + " event masks");
         MemorySegment st = state();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment set = a.allocate(POLLFD, fds.length);
             for (int i = 0; i < fds.length; i++) {
                 set.set(JAVA_INT, i * 8L, fds[i]);
-                set.set(JAVA_SHORT, i * 8L + 4, (short) events);
+                set.set(JAVA_SHORT, i * 8L + 4, (short) events[i]);
             }
             int r = (int) Poll.POLL.invokeExact(st, set, (long) fds.length, timeoutMillis);
             if (r < 0 && errno(st) != Errno.EINTR) throw fail("poll " + Arrays.toString(fds), errno(st));
@@ -489,6 +541,8 @@ public final class LinuxLibc {
         static final MethodHandle CONNECT = linkErrno("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle BIND = linkErrno("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle SEND = linkErrno("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle LISTEN = linkErrno("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle ACCEPT4 = linkErrno("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     }
 
     /** {@code <sys/un.h>}: sizeof(sun_path), including the terminating NUL. */
@@ -536,6 +590,30 @@ public final class LinuxLibc {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment addr = sockaddrUn(a, path);
             check((int) Sockets.BIND.invokeExact(st, fd, addr, (int) addr.byteSize()), st, "bind fd " + fd + " to " + path);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <sys/socket.h> listen}: makes the bound socket {@code fd} accept connections, {@code backlog} pending at most. */
+    public static void listen(int fd, int backlog) {
+        MemorySegment st = state();
+        try {
+            check((int) Sockets.LISTEN.invokeExact(st, fd, backlog), st, "listen on fd " + fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code <sys/socket.h> accept4} without the peer's address: the next connection on the listening
+     * socket {@code fd} as a new descriptor with {@code flags} (SOCK_CLOEXEC); blocks unless polled first.
+     */
+    public static int accept(int fd, int flags) {
+        MemorySegment st = state();
+        try {
+            return check((int) Sockets.ACCEPT4.invokeExact(st, fd, MemorySegment.NULL, MemorySegment.NULL, flags), st,
+                    "accept on fd " + fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
