@@ -5,5 +5,6 @@ module org.jvmm.sandbox {
     requires java.logging;
 
     exports org.jvmm.sandbox;
+    exports org.jvmm.sandbox.frontend;
     exports org.jvmm.sandbox.vhost;
 }

@@ -4,26 +4,42 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.SocketWire;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
 import org.jvmm.sandbox.vhost.Wire;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.blk.DiskImage;
 import org.jvmm.virtio.blk.VirtioBlock;
+import org.jvmm.virtio.console.VirtioConsole;
+import org.jvmm.virtio.net.DatagramSocketBackend;
+import org.jvmm.virtio.net.MacAddress;
+import org.jvmm.virtio.net.NetBackend;
+import org.jvmm.virtio.net.StreamSocketBackend;
+import org.jvmm.virtio.net.TapBackend;
+import org.jvmm.virtio.net.VirtioNet;
 
 /**
  * A device helper process: serves one virtio device as a vhost-user back-end over one connection and
  * exits when the front-end disconnects (status 0) or breaks the protocol (status 1).
  *
  * <pre>
- * Helper blk (--socket-fd N | --socket PATH) (--disk-fd N | --test-open-disk PATH) [--ro] [--id ID]
+ * Helper KIND (--socket PATH | --socket-fd N) [--descriptors-on-socket] [--parent-pid PID] OPTIONS
+ *   blk      (--disk-fd N | --test-open-disk PATH | the disk on the socket) [--ro] [--id ID]
+ *   net      --net-kind tap:IFNAME|passt:NAME|unixgram:NAME --mac MAC      (the TAP or socket on the socket)
+ *   console  --cols N --rows N                                             (the terminal relay on the socket)
  * </pre>
- * In production jvmm hands over everything as inherited descriptors ({@code --socket-fd}, {@code --disk-fd})
- * and the helper opens nothing itself. {@code --socket PATH} connects to a front-end listening on a Unix
- * socket (QEMU's {@code -chardev socket,server=on}); {@code --test-open-disk} opens an image by path and
- * exists for interop tests with other front-ends, which cannot pass a disk descriptor.
+ * With {@code --descriptors-on-socket}, as jvmm starts helpers, the first thing on the connection is one
+ * byte 'D' carrying the device's descriptor (disk image, TAP or network socket, terminal) as SCM_RIGHTS,
+ * then vhost-user starts: the helper opens nothing itself. {@code --parent-pid} arms PR_SET_PDEATHSIG
+ * (SIGKILL) and exits at once if the parent is already not that process, so a helper never outlives jvmm.
+ * {@code --socket-fd} and {@code --disk-fd} take inherited descriptors; {@code --socket PATH} alone
+ * connects to a front-end listening on a Unix socket (QEMU's {@code -chardev socket,server=on}), and
+ * {@code --test-open-disk} opens an image by path, for interop tests with front-ends that cannot pass a disk.
  */
 public final class Helper {
+
+    private static final int SIGKILL = 9;
 
     private Helper() {}
 
@@ -37,40 +53,143 @@ public final class Helper {
         }
     }
 
+    /** The parsed command line. */
+    private static final class Options {
+        String kind;
+        String socketPath, diskPath, id, netKind, mac;
+        int socketFd = -1, diskFd = -1, cols = 80, rows = 25;
+        long parentPid = -1;
+        boolean readOnly, descriptorsOnSocket;
+    }
+
     /** Parses {@code args}, serves the connection, and returns the exit status. */
     public static int run(String[] args) {
-        List<String> a = new ArrayList<>(List.of(args));
-        if (a.isEmpty() || !a.removeFirst().equals("blk")) {
-            throw new ConfigurationException("Name the device to serve first: Helper blk --socket-fd N --disk-fd N.");
-        }
-        String socketPath = null, diskPath = null, id = null;
-        int socketFd = -1, diskFd = -1;
-        boolean readOnly = false;
-        while (!a.isEmpty()) {
-            String opt = a.removeFirst();
-            switch (opt) {
-                case "--ro" -> readOnly = true;
-                case "--socket" -> socketPath = value(a, opt);
-                case "--socket-fd" -> socketFd = fd(value(a, opt), opt);
-                case "--disk-fd" -> diskFd = fd(value(a, opt), opt);
-                case "--test-open-disk" -> diskPath = value(a, opt);
-                case "--id" -> id = value(a, opt);
-                default -> throw new ConfigurationException("Unknown helper option " + opt + ": see the usage in org.jvmm.sandbox.Helper.");
+        Options o = parse(args);
+        if (o.parentPid >= 0) {
+            // Armed first, then checked: a parent that died before the prctl would otherwise go unnoticed.
+            LinuxLibc.prctl(LinuxLibc.PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
+            if (parent != o.parentPid) {
+                System.err.println("jvmm helper: jvmm (pid " + o.parentPid + ") is gone; exiting.");
+                return 1;
             }
         }
-        if ((socketPath == null) == (socketFd < 0)) {
-            throw new ConfigurationException("Give exactly one of --socket PATH and --socket-fd N.");
+        int socket = o.socketPath != null ? connect(o.socketPath) : o.socketFd;
+        int handed = -1;
+        if (o.descriptorsOnSocket) {
+            handed = receiveDescriptor(socket);
+            if (handed < 0) {
+                LinuxLibc.close(socket);
+                return 1;
+            }
         }
-        if ((diskPath == null) == (diskFd < 0)) {
-            throw new ConfigurationException("Give exactly one of --disk-fd N and --test-open-disk PATH.");
-        }
-        // An inherited descriptor is reached through /proc/self/fd, which names the same open file.
-        DiskImage image = DiskImage.open(diskPath != null ? Path.of(diskPath) : Path.of("/proc/self/fd/" + diskFd), readOnly);
-        VirtioDevice device = id == null ? new VirtioBlock(image) : new VirtioBlock(image, id);
-        Wire wire = socketPath != null ? SocketWire.connect(socketPath) : new SocketWire(socketFd);
+        VirtioDevice device = device(o, handed);
+        Wire wire = new SocketWire(socket);
         try (device; VhostUserBackend backend = new VhostUserBackend(device, wire)) {
             return backend.serve() == null ? 0 : 1;
         }
+    }
+
+    private static Options parse(String[] args) {
+        List<String> a = new ArrayList<>(List.of(args));
+        Options o = new Options();
+        o.kind = a.isEmpty() ? "" : a.removeFirst();
+        if (!List.of("blk", "net", "console").contains(o.kind)) {
+            throw new ConfigurationException("Name the device to serve first: Helper blk|net|console --socket PATH ...");
+        }
+        while (!a.isEmpty()) {
+            String opt = a.removeFirst();
+            switch (opt) {
+                case "--ro" -> o.readOnly = true;
+                case "--socket" -> o.socketPath = value(a, opt);
+                case "--socket-fd" -> o.socketFd = fd(value(a, opt), opt);
+                case "--disk-fd" -> o.diskFd = fd(value(a, opt), opt);
+                case "--test-open-disk" -> o.diskPath = value(a, opt);
+                case "--descriptors-on-socket" -> o.descriptorsOnSocket = true;
+                case "--parent-pid" -> o.parentPid = fd(value(a, opt), opt);
+                case "--id" -> o.id = value(a, opt);
+                case "--net-kind" -> o.netKind = value(a, opt);
+                case "--mac" -> o.mac = value(a, opt);
+                case "--cols" -> o.cols = fd(value(a, opt), opt);
+                case "--rows" -> o.rows = fd(value(a, opt), opt);
+                default -> throw new ConfigurationException("Unknown helper option " + opt + ": see the usage in org.jvmm.sandbox.Helper.");
+            }
+        }
+        if ((o.socketPath == null) == (o.socketFd < 0)) {
+            throw new ConfigurationException("Give exactly one of --socket PATH and --socket-fd N.");
+        }
+        switch (o.kind) {
+            case "blk" -> {
+                int sources = (o.diskPath != null ? 1 : 0) + (o.diskFd >= 0 ? 1 : 0) + (o.descriptorsOnSocket ? 1 : 0);
+                if (sources != 1) {
+                    throw new ConfigurationException("Give exactly one of --disk-fd N, --test-open-disk PATH and --descriptors-on-socket.");
+                }
+            }
+            case "net" -> {
+                if (!o.descriptorsOnSocket || o.netKind == null || o.mac == null) {
+                    throw new ConfigurationException("A net helper needs --descriptors-on-socket, --net-kind KIND:NAME and --mac MAC.");
+                }
+            }
+            default -> {
+                if (!o.descriptorsOnSocket) throw new ConfigurationException("A console helper needs --descriptors-on-socket.");
+                if (o.cols > 0xffff || o.rows > 0xffff) throw new ConfigurationException("Give --cols and --rows from 0 to 65535.");
+            }
+        }
+        return o;
+    }
+
+    private static int connect(String path) {
+        try {
+            int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+            try {
+                LinuxLibc.connectUnix(fd, path);
+                return fd;
+            } catch (RuntimeException e) {
+                LinuxLibc.close(fd);
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("Cannot connect to the front-end at " + path + " (" + e.getMessage() + "): start the front-end first.");
+        }
+    }
+
+    /** The 'D' message jvmm sends first: exactly one descriptor; -1 (logged) if the front-end sent anything else. */
+    private static int receiveDescriptor(int socket) {
+        try {
+            LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, 1, 1);
+            if (r.data().length == 1 && r.data()[0] == 'D' && r.fds().length == 1) return r.fds()[0];
+            for (int fd : r.fds()) LinuxLibc.close(fd);
+            System.err.println("jvmm helper: the front-end did not hand over the device's descriptor first; exiting.");
+        } catch (RuntimeException e) {
+            System.err.println("jvmm helper: receiving the device's descriptor failed (" + e.getMessage() + "); exiting.");
+        }
+        return -1;
+    }
+
+    private static VirtioDevice device(Options o, int handed) {
+        return switch (o.kind) {
+            case "blk" -> {
+                // A received or inherited descriptor is reached through /proc/self/fd, which names that very open file.
+                int fd = handed >= 0 ? handed : o.diskFd;
+                DiskImage image = DiskImage.open(o.diskPath != null ? Path.of(o.diskPath) : Path.of("/proc/self/fd/" + fd), o.readOnly);
+                if (handed >= 0) LinuxLibc.close(handed); // the image holds its own descriptors of the file
+                yield o.id == null ? new VirtioBlock(image) : new VirtioBlock(image, o.id);
+            }
+            case "net" -> new VirtioNet(netBackend(o.netKind, handed), MacAddress.parse(o.mac));
+            default -> new VirtioConsole(DescriptorStreams.input(handed), DescriptorStreams.output(handed), o.cols, o.rows);
+        };
+    }
+
+    private static NetBackend netBackend(String spec, int fd) {
+        int colon = spec.indexOf(':');
+        String kind = colon < 0 ? spec : spec.substring(0, colon);
+        String name = colon < 0 ? "" : spec.substring(colon + 1);
+        return switch (kind) {
+            case "tap" -> TapBackend.adopt(name, fd);
+            case "passt" -> new StreamSocketBackend("passt:" + name, fd);
+            case "unixgram" -> new DatagramSocketBackend("unixgram:" + name, fd);
+            default -> throw new ConfigurationException("Unknown --net-kind " + spec + ": give tap:IFNAME, passt:NAME or unixgram:NAME.");
+        };
     }
 
     private static String value(List<String> a, String opt) {
@@ -85,6 +204,6 @@ public final class Helper {
         } catch (NumberFormatException e) {
             // falls through to the sentence below
         }
-        throw new ConfigurationException("Option " + opt + " takes a descriptor number, not " + s + ".");
+        throw new ConfigurationException("Option " + opt + " takes a non-negative number, not " + s + ".");
     }
 }

@@ -83,6 +83,14 @@ public final class TapBackend implements NetBackend {
         return new TapBackend(ifname, fd);
     }
 
+    /**
+     * Takes ownership of {@code fd}, a TAP descriptor that another process already attached to
+     * {@code ifname} with {@link #open} (a device helper receives it that way and opens nothing itself).
+     */
+    public static TapBackend adopt(String ifname, int fd) {
+        return new TapBackend(ifname, fd);
+    }
+
     @Override public String describe() { return "tap:" + name; }
     @Override public int fd() { return fd; }
 

@@ -1,0 +1,190 @@
+package org.jvmm.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.List;
+import java.util.function.Function;
+import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.sandbox.frontend.BackendPeer;
+
+/**
+ * One running device helper and its connection to jvmm. {@link #start} creates a private directory
+ * (mode 0700) with a listening Unix socket in it and launches the helper, without waiting; {@link #connect}
+ * then accepts the helper's connection, removes the socket file, and hands the helper its device's
+ * descriptors (one message: a byte 'D' with SCM_RIGHTS), after which the connection speaks vhost-user.
+ *
+ * <p>Helpers are launched from one long-lived thread: the helper arms PR_SET_PDEATHSIG, and Linux sends
+ * that signal when the <em>thread</em> that forked the child ends, not the process, so forking from a
+ * short-lived thread would kill helpers early. If jvmm dies the helper gets SIGKILL from that, and
+ * besides sees its socket close.
+ */
+public final class HelperProcess implements BackendPeer {
+
+    /** How long a helper JVM may take to connect: generous, because a loaded host starts JVMs slowly. */
+    private static final int CONNECT_TIMEOUT_MILLIS = 60_000;
+    private static final int ACCEPT_SLICE_MILLIS = 100;
+    private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().daemon().name("jvmm-helper-launcher").unstarted(r));
+
+    private final String name;
+    private final Path directory;
+    private final Path socketPath;
+    private final int listener;
+    private final Process process;
+
+    private HelperProcess(String name, Path directory, Path socketPath, int listener, Process process) {
+        this.name = name;
+        this.directory = directory;
+        this.socketPath = socketPath;
+        this.listener = listener;
+        this.process = process;
+    }
+
+    /**
+     * Launches a helper for {@code device} with {@code deviceArgs}, without waiting for it.
+     *
+     * @param name        a name for messages: "the blk helper for disk.img"
+     * @param commandLine turns the helper's command into the argument list to execute: {@link HelperCommand#command}
+     *                    for a plain process, or a jail's wrapper around it
+     */
+    public static HelperProcess start(String name, String device, List<String> deviceArgs,
+                                      Function<HelperCommand, List<String>> commandLine) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("jvmm-helper", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new ConfigurationException("Cannot create a directory for the helpers' sockets (" + e.getMessage() + "): set TMPDIR to a writable directory.");
+        }
+        Path socket = dir.resolve(device + ".sock");
+        int listener = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        try {
+            LinuxLibc.bindUnix(listener, socket.toString());
+            LinuxLibc.listen(listener, 1);
+            ProcessBuilder pb = new ProcessBuilder(commandLine.apply(HelperCommand.of(device, deviceArgs, socket)))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            Future<Process> launched = LAUNCHER.submit(pb::start);
+            Process p = launched.get();
+            return new HelperProcess(name, dir, socket, listener, p);
+        } catch (ExecutionException | InterruptedException | RuntimeException e) {
+            LinuxLibc.close(listener);
+            deleteQuietly(socket);
+            deleteQuietly(dir);
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new ConfigurationException("Cannot start " + name + " (" + cause.getMessage() + "): check the JDK at "
+                    + System.getProperty("java.home") + ", or run with --sandbox=none.", cause);
+        }
+    }
+
+    /** {@link #start} with the plain command line, no jail. */
+    public static HelperProcess start(String name, String device, List<String> deviceArgs) {
+        return start(name, device, deviceArgs, HelperCommand::command);
+    }
+
+    /** The helper's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** The process, for tests and fault injection. */
+    public Process process() {
+        return process;
+    }
+
+    /**
+     * Waits for the helper to connect, sends it {@code descriptors} (the caller keeps its copies), and
+     * returns the connected socket, owned by the caller from then on.
+     *
+     * @throws ConfigurationException if the helper exits or does not connect in time
+     */
+    public int connect(int... descriptors) {
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS);
+            while (LinuxLibc.poll(new int[] {listener}, LinuxLibc.POLLIN, ACCEPT_SLICE_MILLIS)[0] == 0) {
+                if (!process.isAlive()) {
+                    throw new ConfigurationException(capitalized(name) + " ended before it connected (" + fate()
+                            + "): see its message above, or run with --sandbox=none.");
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ConfigurationException(capitalized(name) + " did not connect within " + CONNECT_TIMEOUT_MILLIS / 1000
+                            + " s: the host is overloaded or the helper hangs; try again or run with --sandbox=none.");
+                }
+            }
+            int socket = LinuxLibc.accept(listener, LinuxLibc.SOCK_CLOEXEC);
+            try {
+                LinuxLibc.sendWithFds(socket, new byte[] {'D'}, descriptors);
+            } catch (RuntimeException e) {
+                LinuxLibc.close(socket);
+                throw e;
+            }
+            return socket;
+        } finally {
+            LinuxLibc.close(listener);
+            deleteQuietly(socketPath);
+            deleteQuietly(directory);
+        }
+    }
+
+    /**
+     * What became of the helper, for the line that reports a lost device: "" while it runs (after a
+     * short wait: its socket usually closes a moment before its exit is seen), else its exit status or
+     * the signal that killed it.
+     */
+    @Override
+    public String fate() {
+        try {
+            process.onExit().get(2, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        } catch (ExecutionException e) {
+            return "";
+        }
+        int status = process.exitValue();
+        // Java reports death by signal N as 128 + N, as shells do.
+        return status > 128 && status < 128 + 65
+                ? name + " (pid " + process.pid() + ") was killed by signal " + (status - 128)
+                : name + " (pid " + process.pid() + ") exited with status " + status;
+    }
+
+    /** Waits a moment for the helper to exit on its own (its socket is closed by now), then kills it. */
+    @Override
+    public void close() {
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        deleteQuietly(socketPath);
+        deleteQuietly(directory);
+    }
+
+    private static String capitalized(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a leftover empty directory in the temporary directory is harmless
+        }
+    }
+}
