@@ -1,5 +1,6 @@
-// Entry of the freestanding C virtio guest (virtio.c): the arm64 Image header, a stack, main(), then PSCI
-// SYSTEM_OFF. image_size is a fixed 1 MiB, which covers the code, data and stack below 0x40100000.
+// Entry of the freestanding C virtio test guest (guests/virtio/virtio_test.c at the repository root): the
+// arm64 Image header, a stack, main(), then PSCI SYSTEM_OFF should main return. image_size is a fixed 1 MiB,
+// which covers the code, data and stack below 0x40100000 (virtio.ld checks that the program leaves room).
     .include "image.inc"
     .section .text.head, "ax"
     .global _start

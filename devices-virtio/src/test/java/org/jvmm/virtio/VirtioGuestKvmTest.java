@@ -11,11 +11,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.run.Machine;
@@ -40,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  * while the machine runs on, then recover), and talks on the console.
  *
  * <p>The host checks, each against its own expectation: the guest's UART transcript line by line (the checks
- * in {@code guests/virtio/checks.txt}), the exact bytes the guest wrote to the console (its greeting and the
+ * in {@code guests/virtio/checks.txt}), the reason the transport logs for each DEVICE_NEEDS_RESET (the
+ * intended one for each broken ring), the exact bytes the guest wrote to the console (its greeting and the
  * host's line echoed), the image file (the guest's pattern in sectors 1-7, everything else untouched, in
  * particular the last sector that a write past the end must not reach), and both devices reset at the end.
  */
@@ -50,6 +56,13 @@ class VirtioGuestKvmTest {
     static final int SECTORS = 64;
     static final byte UNTOUCHED = 0x5c;
     static final String HOST_LINE = "ping from the host\n";
+    /** Why the device must give up on each broken ring, in the guest's order (parts of the transport's log line). */
+    static final List<String> BROKEN_RING_REASONS = List.of(
+            "chain at head 0 has more than 8 descriptors",
+            "descriptor 1 of chain 0 [0x10000000000, +0x200) is not inside guest RAM",
+            "descriptor 7 of chain 0 continues to 8, outside its 8-entry table",
+            "available index 9 is 9 entries ahead",
+            "available ring entry 0 names descriptor 8 of a 8-entry table");
     static final long MiB = 1 << 20;
     static final boolean REQUIRE_ALL = Boolean.getBoolean("jvmm.requireAll");
 
@@ -118,6 +131,20 @@ class VirtioGuestKvmTest {
                 gsis, EventFd::new)
                 .add(new VirtioBlock(DiskImage.open(image, false)))
                 .add(new VirtioConsole(typed, virtioConsole, 80, 25));
+        List<String> reasons = Collections.synchronizedList(new ArrayList<>());
+        Logger transportLog = Logger.getLogger(VirtioMmioTransport.class.getName());
+        Level levelBefore = transportLog.getLevel();
+        Handler needsReset = new Handler() {
+            @Override public void publish(LogRecord r) {
+                if (r.getMessage().contains("device needs reset") && r.getParameters() != null && r.getParameters().length > 1) {
+                    reasons.add(String.valueOf(r.getParameters()[1]));
+                }
+            }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        transportLog.setLevel(Level.ALL); // past the first few errors the transport logs at FINE
+        transportLog.addHandler(needsReset);
         ByteArrayOutputStream uart = new ByteArrayOutputStream();
         MachineExit exit;
         List<Integer> statusAtEnd;
@@ -133,11 +160,18 @@ class VirtioGuestKvmTest {
                 guard.shutdownNow();
             }
             statusAtEnd = virtio.transports().stream().map(VirtioMmioTransport::status).toList();
+        } finally {
+            transportLog.removeHandler(needsReset);
+            transportLog.setLevel(levelBefore);
         }
         String out = text(uart);
         assertEquals(expectedTranscript("x86_64"), out);
         assertEquals(0, exit.exitCode(), exit + "\n" + out);
         assertEquals(List.of(0, 0), statusAtEnd, "the guest resets both devices last");
+        assertEquals(BROKEN_RING_REASONS.size(), reasons.size(), "one device error per broken ring: " + reasons);
+        for (int i = 0; i < reasons.size(); i++) {
+            assertTrue(reasons.get(i).contains(BROKEN_RING_REASONS.get(i)), "broken ring " + i + ": " + reasons.get(i));
+        }
         assertEquals("hello from x86_64\necho: " + HOST_LINE, text(virtioConsole));
         assertImageHoldsTheGuestsWrites(image, initial.length);
     }

@@ -86,20 +86,21 @@ final class HvfSim {
     }
 
     /**
-     * Compiles freestanding C guest {@code name}.c (no FP/SIMD registers, so every MMIO access is a plain
+     * Compiles the freestanding C guest {@code source} (no FP/SIMD registers, so every MMIO access is a plain
      * LDR/STR) behind {@code virtio_start.S}'s Image header into a flat arm64 Image.
      */
-    static Path cGuest(String name) throws IOException, InterruptedException {
+    static Path cGuest(Path source) throws IOException, InterruptedException {
         for (String t : List.of("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-objcopy")) {
             requireTool(t, t.endsWith("gcc") ? "gcc-aarch64-linux-gnu" : "binutils-aarch64-linux-gnu");
         }
         Path dir = moduleDir().resolve("src/test/guests");
+        String name = source.getFileName().toString().replaceFirst("\\.c$", "");
         Path start = out().resolve(name + "_start.o"), o = out().resolve(name + ".o");
         Path elf = out().resolve(name + ".elf"), img = out().resolve(name + ".img");
         run(List.of("aarch64-linux-gnu-gcc", "-c", "-I", dir.toString(), "-o", start.toString(),
                 dir.resolve("virtio_start.S").toString()));
-        run(List.of("aarch64-linux-gnu-gcc", "-c", "-ffreestanding", "-fno-pie", "-mgeneral-regs-only", "-O2", "-Wall",
-                "-Werror", "-o", o.toString(), dir.resolve(name + ".c").toString()));
+        run(List.of("aarch64-linux-gnu-gcc", "-c", "-ffreestanding", "-fno-builtin", "-fno-pie", "-mgeneral-regs-only", "-O2",
+                "-Wall", "-Wextra", "-Werror", "-o", o.toString(), source.toString()));
         run(List.of("aarch64-linux-gnu-ld", "-T", dir.resolve("virtio.ld").toString(), "--build-id=none", "-o", elf.toString(),
                 start.toString(), o.toString()));
         run(List.of("aarch64-linux-gnu-objcopy", "-O", "binary", elf.toString(), img.toString()));
