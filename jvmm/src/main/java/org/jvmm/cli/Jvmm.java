@@ -142,8 +142,9 @@ public final class Jvmm implements Callable<Integer> {
     /**
      * Runs the command with the given streams and returns its exit status; never calls {@code System.exit}.
      *
-     * @param interactive whether {@code stdin} is the process's standard input, which may then be put
-     *                    into raw mode if it is a terminal
+     * @param interactive whether {@code stdin} and {@code stdout} are the process's standard streams: standard
+     *                    input may then be put into raw mode if it is a terminal, and guest output is fitted to
+     *                    standard output's terminal if it is one
      */
     static int execute(String[] args, InputStream stdin, OutputStream stdout, PrintStream stderr, boolean interactive) {
         return execute(args, stdin, stdout, stderr, interactive, Platforms::forArch);
@@ -187,8 +188,11 @@ public final class Jvmm implements Callable<Integer> {
         };
         InputStream consoleIn = new EscapingInputStream(stdin, endByEscape);
 
+        // Both consoles' output, so that a terminal shows the guest's line ends as the guest wrote them.
+        GuestOutput guestOut = new GuestOutput(stdout);
         List<AutoCloseable> closeAfter = new ArrayList<>();
-        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, stdout, stderr, closeAfter);
+        closeAfter.add(guestOut);
+        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter);
         // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
         InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;
         String kernelCmdline = o.cmdline();
@@ -198,7 +202,7 @@ public final class Jvmm implements Callable<Integer> {
         }
         Machine.Builder builder = Machine.builder(platform)
                 .kernel(o.kernel()).memory(o.memoryBytes()).cpus(o.cpus()).cmdline(kernelCmdline)
-                .console(serialIn, stdout);
+                .console(serialIn, guestOut);
         if (virtio != null) builder.extension(virtio);
         if (o.initrd() != null) builder.initrd(o.initrd());
         if (traceExits) builder.observer(new TraceObserver(stderr));
@@ -226,6 +230,8 @@ public final class Jvmm implements Callable<Integer> {
         try (Terminal terminal = interactive ? Terminal.rawIfTerminal() : Terminal.none();
              Machine machine = builder.build()) {
             if (statistics != null) statistics.buses(machine.mmioBus(), machine.pioBus());
+            // Only the process's own standard output can be a terminal; the raw switch above keeps ONLCR as it was.
+            if (interactive) guestOut.terminalAddsCarriageReturn(Terminal.stdoutAddsCarriageReturn());
             running.set(machine);
             if (escaped.get()) machine.stop("terminated by Ctrl-A x");
             MachineExit exit = machine.run();

@@ -12,9 +12,9 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  */
 final class Terminal implements AutoCloseable {
 
-    private static final int STDIN = 0;
+    private static final int STDIN = 0, STDOUT = 1;
     private static final int C_OFLAG_OFFSET = 4; // little-endian: the low byte of c_oflag
-    private static final int OPOST = 0x1;
+    private static final int OPOST = 0x1, ONLCR = 0x4; // asm-generic/termbits.h
     private static final Terminal NONE = new Terminal(null);
 
     private final Runnable restore;
@@ -52,6 +52,18 @@ final class Terminal implements AutoCloseable {
     private static byte[] withOutputProcessing(byte[] termios) {
         termios[C_OFLAG_OFFSET] |= OPOST;
         return termios;
+    }
+
+    /**
+     * Whether standard output is a terminal that turns LF into CR LF ({@code OPOST} and {@code ONLCR} in
+     * {@code c_oflag}), as a raw terminal of jvmm's and a cooked one are by default: guest output then
+     * needs {@link GuestOutput}'s CR dropping. Asked once the terminal is set up.
+     */
+    static boolean stdoutAddsCarriageReturn() {
+        if (!System.getProperty("os.name", "").equals("Linux") || !LinuxLibc.isatty(STDOUT)) return false;
+        byte[] termios = LinuxLibc.tcgetattr(STDOUT);
+        int oflag = termios[C_OFLAG_OFFSET] & 0xff;
+        return (oflag & OPOST) != 0 && (oflag & ONLCR) != 0;
     }
 
     @Override

@@ -70,7 +70,53 @@ class TerminalTest {
         assertFalse(text.contains("hello"), "the terminal echoed the typing itself, so it was not raw:\n" + text);
         assertTrue(text.contains("jvmm: terminated by Ctrl-A x"), text);
         assertTrue(text.contains("status=0"), text);
+        assertGuestLineEndsAsSent(text);
         assertEquals(Files.readString(before), Files.readString(after), "terminal settings not restored");
+    }
+
+    /**
+     * Standard input a pipe (a FIFO the test writes into), standard output the terminal: jvmm leaves the
+     * terminal cooked, and the guest's line ends must still reach it as the guest sent them, not with the
+     * terminal's own CR added (which readers of the output showed as a blank line after every line).
+     */
+    @Test
+    void withInputFromAPipeTheTerminalShowsTheGuestsLineEndsAsSent() throws Exception {
+        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) require(onPath(tool), tool);
+        require(onPath("mkfifo"), "mkfifo");
+        Path guest = buildEchoGuest();
+        Path fifo = dir.resolve("stdin.fifo");
+        run("mkfifo", fifo.toString());
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String command = quote(java) + " --enable-native-access=ALL-UNNAMED -cp " + quote(System.getProperty("java.class.path"))
+                + " org.jvmm.cli.Jvmm --kernel " + quote(guest) + " --mem 64M < " + quote(fifo) + "; echo \"status=$?\"";
+        Process p = new ProcessBuilder("script", "-qec", command, "/dev/null").redirectErrorStream(true).start();
+        Screen screen = new Screen(p.getInputStream());
+        // Opening the FIFO waits for the shell to open its end, so this is jvmm's standard input from here on.
+        try (OutputStream pipe = Files.newOutputStream(fifo)) {
+            screen.await("ECHO-GUEST-UP");
+            pipe.write("hello\r".getBytes(StandardCharsets.US_ASCII));
+            pipe.flush();
+            screen.await("HELLO");
+            pipe.write(new byte[] {ConsoleEscape.CTRL_A, 'x'});
+            pipe.flush();
+            screen.await("status=");
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "script did not end");
+        } finally {
+            p.destroyForcibly();
+        }
+        String text = screen.text();
+        assertTrue(text.contains("jvmm: terminated by Ctrl-A x"), text);
+        assertTrue(text.contains("status=0"), text);
+        assertGuestLineEndsAsSent(text);
+    }
+
+    /** The echo guest sends "ECHO-GUEST-UP\r\n"; nothing on the screen may carry an extra CR. */
+    private static void assertGuestLineEndsAsSent(String text) {
+        String shown = "\n" + text.replace("\r", "\\r").replace("\n", "\\n\n");
+        assertTrue(text.contains("ECHO-GUEST-UP\r\n"), "the guest's line is not on the screen as sent:" + shown);
+        assertFalse(text.contains("\r\r\n"), "a line end with the terminal's CR added to the guest's:" + shown);
     }
 
     @Test

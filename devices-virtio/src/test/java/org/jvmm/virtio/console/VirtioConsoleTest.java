@@ -60,10 +60,21 @@ class VirtioConsoleTest {
     final GuestRam ram = new GuestRam(BASE, 0x100000);
     final FedInput in = new FedInput();
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final VirtioConsole console = new VirtioConsole(in, out, 132, 43);
-    final VirtioMmioTransport t = new VirtioMmioTransport("console", console, ram.memory, asserted -> {},
-            List.of(new InProcessNotifier(), new InProcessNotifier()));
+    VirtioConsole console;
+    VirtioMmioTransport t;
     RingDriver rx, tx;
+
+    {
+        attach(in);
+    }
+
+    /** A fresh console reading {@code input}, replacing (and closing) the current one. */
+    void attach(InputStream input) {
+        if (t != null) t.close();
+        console = new VirtioConsole(input, out, 132, 43);
+        t = new VirtioMmioTransport("console", console, ram.memory, asserted -> {},
+                List.of(new InProcessNotifier(), new InProcessNotifier()));
+    }
 
     @AfterEach
     void close() {
@@ -173,6 +184,50 @@ class VirtioConsoleTest {
         postReceive(0, BUFFERS, 64);
         awaitUsed(rx, 1);
         assertEquals("kept", guestString(BUFFERS, (int) rx.usedLen(0)));
+    }
+
+    /**
+     * Input from a real pipe, read as jvmm reads a piped standard input: while the reader blocks on the
+     * open, empty pipe, and after the pipe has ended, the guest's output goes on chain by chain (Linux's
+     * hvc console waits for each transmit buffer to come back), and a reset still completes.
+     */
+    @Test
+    void inputFromAPipeThatIsSilentOrEndedNeverHoldsUpOutput() throws Exception {
+        Process cat = new ProcessBuilder("cat").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            attach(cat.getInputStream()); // cat's standard output: an operating-system pipe
+            start();
+            postReceive(0, BUFFERS, 64);
+            postReceive(1, BUFFERS + 0x100, 64);
+            StringBuilder expected = new StringBuilder();
+            int sent = 0;
+            for (; sent < 20; sent++) expected.append(transmit(sent, "before input " + sent + "\r\n"));
+            cat.getOutputStream().write("ls /\n".getBytes(StandardCharsets.US_ASCII));
+            cat.getOutputStream().flush();
+            awaitUsed(rx, 1);
+            assertEquals("ls /\n", guestString(BUFFERS, (int) rx.usedLen(0)));
+            cat.getOutputStream().close(); // the end of the piped input
+            for (; sent < 60; sent++) expected.append(transmit(sent, "after the end " + sent + "\r\n"));
+            synchronized (out) {
+                assertEquals(expected.toString(), out.toString(StandardCharsets.US_ASCII));
+            }
+            start(); // a reset after the input ended returns, and the device comes up again
+            assertEquals("next\r\n", transmit(0, "next\r\n"));
+        } finally {
+            cat.destroyForcibly();
+        }
+    }
+
+    /** Sends {@code line} as transmit chain number {@code n} (counted from the last start) and waits for it to come back. */
+    private String transmit(int n, String line) throws InterruptedException {
+        int d = n % QSIZE;
+        long buffer = BUFFERS + 0x1000 + d * 0x100L;
+        ram.memory.write(buffer, line.getBytes(StandardCharsets.US_ASCII));
+        tx.descriptor(d, buffer, line.length(), 0, 0);
+        tx.publish(d);
+        w(QUEUE_NOTIFY, 1);
+        awaitUsed(tx, (n + 1) & 0xffff);
+        return line;
     }
 
     @Test
