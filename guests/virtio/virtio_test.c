@@ -20,7 +20,8 @@
  *        interrupt while the machine runs on, after which the driver resets it and sets it up again: a
  *        descriptor loop, a buffer outside RAM, a chain longer than the queue, an available index too far
  *        ahead, an available head outside the table; then the device still reads sector 1 back;
- *   console: transmit a line, receive HOST_LINE byte for byte, transmit it back behind "echo: ".
+ *   console: a receive buffer outside RAM (NEEDS_RESET and recovery as above), then transmit a line, receive
+ *        HOST_LINE byte for byte (it must have survived the reset), transmit it back behind "echo: ".
  * The driver polls used rings and the status register, with bounds, instead of taking interrupts: a device
  * that never answers fails a check instead of hanging the guest.
  */
@@ -247,19 +248,20 @@ static int blk_request(u32 type, u64 sector, u8 *data, u32 bytes, int segments) 
 }
 
 /*
- * Waits for the device to report DEVICE_NEEDS_RESET with a configuration-change interrupt, without having
- * used the broken chain; then resets it and sets it up again. Returns 1 if all of that happened.
+ * Waits for the device behind `q` to report DEVICE_NEEDS_RESET with a configuration-change interrupt, without
+ * having used the broken chain; then resets it and sets it up again with `start`. Returns 1 if all of that
+ * happened.
  */
-static int needs_reset_then_recovers(void) {
-    uptr dev = VIRTIO_SLOT(0);
+static int needs_reset_then_recovers(struct vq *q, int (*start)(void)) {
+    uptr dev = q->dev;
     u32 spin = 0;
     while (spin < SPIN_MMIO && !(rd(dev, STATUS) & S_NEEDS_RESET)) spin++;
     int reported = spin < SPIN_MMIO && (rd(dev, INTERRUPT_STATUS) & INT_CONFIG);
-    int unused = *(volatile u16 *) &blkq.used.idx == blkq.last_used;
+    int unused = *(volatile u16 *) &q->used.idx == q->last_used;
     wr(dev, INTERRUPT_ACK, rd(dev, INTERRUPT_STATUS));
     wr(dev, STATUS, 0);
     int reset = rd(dev, STATUS) == 0;
-    int restarted = blk_start(); /* always, so that one failed case does not fail the ones after it */
+    int restarted = start(); /* always, so that one failed case does not fail the ones after it */
     return reported && unused && reset && restarted;
 }
 
@@ -267,7 +269,7 @@ static void broken_rings(void) {
     /* A loop through the whole table: 0 -> 1 -> ... -> 7 -> 0. */
     for (u16 i = 0; i < QSIZE; i++) set(&blkq.desc[i], &header, sizeof header, DESC_F_NEXT, (i + 1) % QSIZE);
     publish(&blkq, 0);
-    check(needs_reset_then_recovers(), "broken ring: a descriptor loop: NEEDS_RESET, config interrupt, recovered");
+    check(needs_reset_then_recovers(&blkq, blk_start), "broken ring: a descriptor loop: NEEDS_RESET, config interrupt, recovered");
 
     /* A read into a buffer outside guest RAM. */
     set(&blkq.desc[0], &header, sizeof header, DESC_F_NEXT, 1);
@@ -276,13 +278,13 @@ static void broken_rings(void) {
     header.type = BLK_T_IN;
     header.sector = 0;
     publish(&blkq, 0);
-    check(needs_reset_then_recovers(), "broken ring: a buffer outside RAM: NEEDS_RESET, config interrupt, recovered");
+    check(needs_reset_then_recovers(&blkq, blk_start), "broken ring: a buffer outside RAM: NEEDS_RESET, config interrupt, recovered");
 
     /* Nine descriptors chained 0 -> 1 -> ... -> 8 while the queue has 8: the ninth is past the table. */
     for (u16 i = 0; i < QSIZE; i++) set(&blkq.desc[i], &header, sizeof header, DESC_F_NEXT, i + 1);
     set(&blkq.desc[QSIZE], &status, 1, DESC_F_WRITE, 0);
     publish(&blkq, 0);
-    check(needs_reset_then_recovers(), "broken ring: a chain longer than the queue: NEEDS_RESET, config interrupt, recovered");
+    check(needs_reset_then_recovers(&blkq, blk_start), "broken ring: a chain longer than the queue: NEEDS_RESET, config interrupt, recovered");
 
     /* The available index QSIZE + 1 entries ahead of the device: more chains than the queue holds. */
     blkq.next_avail = QSIZE + 1;
@@ -290,11 +292,11 @@ static void broken_rings(void) {
     *(volatile u16 *) &blkq.avail.idx = blkq.next_avail;
     mb();
     wr(blkq.dev, QUEUE_NOTIFY, 0);
-    check(needs_reset_then_recovers(), "broken ring: an available index too far ahead: NEEDS_RESET, config interrupt, recovered");
+    check(needs_reset_then_recovers(&blkq, blk_start), "broken ring: an available index too far ahead: NEEDS_RESET, config interrupt, recovered");
 
     /* An available ring entry naming descriptor QSIZE of a QSIZE-entry table. */
     publish(&blkq, QSIZE);
-    check(needs_reset_then_recovers(), "broken ring: an available head outside the table: NEEDS_RESET, config interrupt, recovered");
+    check(needs_reset_then_recovers(&blkq, blk_start), "broken ring: an available head outside the table: NEEDS_RESET, config interrupt, recovered");
 }
 
 static void blk(void) {
@@ -343,11 +345,24 @@ static int transmit(const u8 *bytes, u32 n) {
     return next_used(&txq, 0) >= 0;
 }
 
+static int console_start(void) {
+    uptr dev = VIRTIO_SLOT(1);
+    return negotiate(dev, CONSOLE_ID, 0) && queue_setup(&rxq, dev, 0) && queue_setup(&txq, dev, 1) && driver_ok(dev);
+}
+
 static void console(void) {
     uptr dev = VIRTIO_SLOT(1);
-    int up = negotiate(dev, CONSOLE_ID, 0) && queue_setup(&rxq, dev, 0) && queue_setup(&txq, dev, 1) && driver_ok(dev);
+    int up = console_start();
     check(up, "console: identified, VERSION_1 negotiated, queues 0 and 1 set up, DRIVER_OK");
     if (!up) return;
+
+    /*
+     * A receive buffer outside RAM: the console's own receive path must give up on it too, and the host's
+     * line, which had nowhere to go, must still arrive after the reset.
+     */
+    set(&rxq.desc[0], (const void *) (uptr) OUTSIDE_RAM, sizeof rxbuf, DESC_F_WRITE, 0);
+    publish(&rxq, 0);
+    check(needs_reset_then_recovers(&rxq, console_start), "broken ring: a console receive buffer outside RAM: NEEDS_RESET, config interrupt, recovered");
 
     /* A receive buffer first, so the host's line has somewhere to go. */
     set(&rxq.desc[0], rxbuf, sizeof rxbuf, DESC_F_WRITE, 0);

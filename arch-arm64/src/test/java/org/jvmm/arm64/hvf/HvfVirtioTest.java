@@ -43,9 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code guests/virtio/virtio_test.c} at the repository root, the same program devices-virtio's
  * VirtioGuestKvmTest runs on the direct KVM), compiled for arm64 and run through the HVF backend on hvfsim, the
  * simulated Hypervisor.framework: no ioeventfd, so every QueueNotify is an MMIO exit the transport turns into
- * a kick. The guest writes, flushes and reads back sectors, reads and writes past the end, offers five broken
- * rings (each must end in DEVICE_NEEDS_RESET with a configuration interrupt while the machine runs on, then
- * recover), and talks on the console.
+ * a kick. The guest writes, flushes and reads back sectors, reads and writes past the end, offers six broken
+ * rings, five to virtio-blk and one to the console (each must end in DEVICE_NEEDS_RESET with a configuration
+ * interrupt while the machine runs on, then recover), and talks on the console.
  *
  * <p>The host checks, each against its own expectation: the PL011 transcript line by line (the checks in
  * {@code guests/virtio/checks.txt}), the reason the transport logs for each DEVICE_NEEDS_RESET (the intended
@@ -65,7 +65,8 @@ class HvfVirtioTest {
             "descriptor 1 of chain 0 [0x10000000000, +0x200) is not inside guest RAM",
             "descriptor 7 of chain 0 continues to 8, outside its 8-entry table",
             "available index 9 is 9 entries ahead",
-            "available ring entry 0 names descriptor 8 of a 8-entry table");
+            "available ring entry 0 names descriptor 8 of a 8-entry table",
+            "descriptor 0 of chain 0 [0x10000000000, +0x40) is not inside guest RAM");
 
     @TempDir Path dir;
 
