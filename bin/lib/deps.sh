@@ -8,6 +8,7 @@ JVMM_DEBIAN_PACKAGES=(
     device-tree-compiler  # dtc: checks jvmm's arm64 flattened device trees
     qemu-system-x86 qemu-system-arm qemu-utils  # the nested rig and the peer tests
     busybox-static cpio zstd kmod e2fsprogs     # the guest kit and the rig's disk images
+    bubblewrap            # bwrap: the Linux jail of the device helpers (--sandbox=process)
 )
 
 # Installs whichever of JVMM_DEBIAN_PACKAGES is missing: as root directly, otherwise through sudo.

@@ -7,4 +7,5 @@ module org.jvmm.sandbox {
     exports org.jvmm.sandbox;
     exports org.jvmm.sandbox.frontend;
     exports org.jvmm.sandbox.vhost;
+    exports org.jvmm.sandbox.jail;
 }

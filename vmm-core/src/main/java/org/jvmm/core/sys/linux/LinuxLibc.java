@@ -909,4 +909,111 @@ public final class LinuxLibc {
             throw rethrow(t);
         }
     }
+
+    // ---------------------------------------------------------------- <linux/seccomp.h>, <linux/filter.h>
+
+    /** {@code <linux/seccomp.h>}: the {@code seccomp(2)} operation that installs a classic-BPF filter. */
+    public static final int SECCOMP_SET_MODE_FILTER = 1;
+    /** {@code <linux/seccomp.h>}: install the filter on every thread of the process, not just the caller. */
+    public static final int SECCOMP_FILTER_FLAG_TSYNC = 1;
+    /** {@code <linux/seccomp.h>}: return a listener descriptor for {@code SECCOMP_RET_USER_NOTIF}. */
+    public static final int SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+    /**
+     * {@code <linux/seccomp.h>}: TSYNC reports a thread it could not synchronise as ESRCH; required to
+     * combine TSYNC with NEW_LISTENER, since both would otherwise use the positive return value.
+     */
+    public static final int SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
+    /** {@code <linux/seccomp.h>}: a notification response that lets the syscall run as if allowed. */
+    public static final int SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
+    /** {@code <linux/seccomp.h>}: {@code _IOWR('!', 0, struct seccomp_notif)}, sizeof 80. */
+    public static final long SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100L;
+    /** {@code <linux/seccomp.h>}: {@code _IOWR('!', 1, struct seccomp_notif_resp)}, sizeof 24. */
+    public static final long SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101L;
+
+    // struct seccomp_notif: u64 id @0, u32 pid @8, u32 flags @12, struct seccomp_data @16 (int nr @16,
+    // u32 arch @20, u64 instruction_pointer @24, u64 args[6] @32); 80 bytes.
+    private static final int NOTIF_SIZE = 80, NOTIF_ID = 0, NOTIF_PID = 8, NOTIF_NR = 16, NOTIF_ARCH = 20, NOTIF_ARGS = 32;
+    // struct seccomp_notif_resp: u64 id @0, s64 val @8, s32 error @16, u32 flags @20; 24 bytes.
+    private static final int RESP_SIZE = 24, RESP_ID = 0, RESP_VAL = 8, RESP_ERROR = 16, RESP_FLAGS = 20;
+    // struct sock_fprog: unsigned short len @0, struct sock_filter *filter @8; 16 bytes on LP64.
+    private static final int FPROG_SIZE = 16, FPROG_LEN = 0, FPROG_FILTER = 8;
+    /** {@code <linux/filter.h>}: sizeof(struct sock_filter): u16 code, u8 jt, u8 jf, u32 k. */
+    public static final int SOCK_FILTER_SIZE = 8;
+
+    private static final class Seccomp {
+        // glibc 2.36 has no seccomp() wrapper: the generic syscall(2) entry, variadic after the number.
+        static final MethodHandle SYSCALL = linkErrno("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS),
+                Linker.Option.firstVariadicArg(1));
+        /** The seccomp syscall's number: arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h. */
+        static final long NR_SECCOMP = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> 317;
+            case "aarch64" -> 277;
+            default -> -1;
+        };
+    }
+
+    /**
+     * {@code <linux/seccomp.h> seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)}: installs the classic-BPF
+     * program {@code filter} (whole {@code struct sock_filter}s, {@link #SOCK_FILTER_SIZE} bytes each, in
+     * native byte order) on the calling thread, or on all threads with {@link #SECCOMP_FILTER_FLAG_TSYNC}.
+     * The caller must have set {@link #PR_SET_NO_NEW_PRIVS} (or hold CAP_SYS_ADMIN). Returns 0, or the
+     * listener descriptor with {@link #SECCOMP_FILTER_FLAG_NEW_LISTENER}.
+     */
+    public static int seccompSetModeFilter(int flags, MemorySegment filter) {
+        if (Seccomp.NR_SECCOMP < 0) throw new UnsupportedOperationException("seccomp on " + System.getProperty("os.arch"));
+        long count = filter.byteSize() / SOCK_FILTER_SIZE;
+        if (count == 0 || count > 0xFFFF || filter.byteSize() % SOCK_FILTER_SIZE != 0) {
+            throw new IllegalArgumentException("a BPF program of " + filter.byteSize() + " bytes");
+        }
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment prog = a.allocate(FPROG_SIZE, 8);
+            prog.set(JAVA_SHORT, FPROG_LEN, (short) count);
+            prog.set(ADDRESS, FPROG_FILTER, filter);
+            return (int) check((long) Seccomp.SYSCALL.invokeExact(st, Seccomp.NR_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, prog),
+                    st, "seccomp SET_MODE_FILTER flags " + flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * One {@code struct seccomp_notif}: the filtered thread {@code pid} (in the receiver's pid namespace)
+     * stopped in syscall {@code nr} of audit architecture {@code arch} until {@link #seccompNotifySend}
+     * answers notification {@code id}.
+     */
+    public record SeccompNotification(long id, int pid, int nr, int arch, long[] args) {}
+
+    /**
+     * {@code SECCOMP_IOCTL_NOTIF_RECV} on a listener descriptor: blocks until a filtered syscall waits
+     * (poll the descriptor first to avoid blocking). Throws {@link SysException} with ENOENT if the
+     * waiting thread went away before the notification was read.
+     */
+    public static SeccompNotification seccompNotifyReceive(int listener) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(NOTIF_SIZE, 8);   // zeroed, as the kernel requires
+            ioctl(listener, "SECCOMP_IOCTL_NOTIF_RECV", SECCOMP_IOCTL_NOTIF_RECV, n);
+            long[] args = new long[6];
+            for (int i = 0; i < 6; i++) args[i] = n.get(JAVA_LONG, NOTIF_ARGS + 8L * i);
+            return new SeccompNotification(n.get(JAVA_LONG, NOTIF_ID), n.get(JAVA_INT, NOTIF_PID),
+                    n.get(JAVA_INT, NOTIF_NR), n.get(JAVA_INT, NOTIF_ARCH), args);
+        }
+    }
+
+    /**
+     * {@code SECCOMP_IOCTL_NOTIF_SEND}: answers notification {@code id}, either failing the syscall with
+     * {@code errno} (positive) or, with {@link #SECCOMP_USER_NOTIF_FLAG_CONTINUE} in {@code flags} and errno
+     * 0, letting the kernel run it. Throws {@link SysException} with ENOENT if the thread went away.
+     */
+    public static void seccompNotifySend(int listener, long id, int errno, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment r = a.allocate(RESP_SIZE, 8);
+            r.set(JAVA_LONG, RESP_ID, id);
+            r.set(JAVA_LONG, RESP_VAL, 0);
+            r.set(JAVA_INT, RESP_ERROR, -errno);
+            r.set(JAVA_INT, RESP_FLAGS, flags);
+            ioctl(listener, "SECCOMP_IOCTL_NOTIF_SEND", SECCOMP_IOCTL_NOTIF_SEND, r);
+        }
+    }
 }

@@ -1,0 +1,65 @@
+package org.jvmm.sandbox;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jvmm.sandbox.jail.Bubblewrap;
+import org.jvmm.sandbox.jail.SeccompLogger;
+import org.jvmm.sandbox.jail.SeccompMode;
+
+/**
+ * {@code --sandbox=process} on Linux: a {@link HelperCommand} run inside the jail. The helper runs under
+ * {@link Bubblewrap} with only the JDK, its code path, the AOT cache and its socket bound in, and is told
+ * ({@code --seccomp enforce|log}) to install its device's seccomp policy once it has its descriptors and
+ * has warmed up. Under {@link SeccompMode#LOG} ({@code --sandbox-log}) a {@link SeccompLogger} waits on a
+ * second socket for the helper's seccomp listener and logs every call the policy lacks by name.
+ *
+ * <p>The helper's parent is bwrap in another pid namespace, so the helper's own parent check is left
+ * out; bwrap's {@code --die-with-parent} and the socket's end of file take its place.
+ */
+public final class JailedLaunch {
+
+    private JailedLaunch() {}
+
+    /**
+     * The command-line function for {@link SandboxedDevices} and {@link HelperProcess#start}: each helper
+     * jailed, seccomp in {@code mode}, denied calls (under LOG) to {@code log}. Throws
+     * {@link org.jvmm.core.ConfigurationException} at once if bubblewrap is missing.
+     */
+    public static Function<HelperCommand, List<String>> commandLine(SeccompMode mode, Consumer<String> log) {
+        Bubblewrap.locate();   // fail before any helper starts, with the sentence that says what to do
+        return command -> wrap(command, mode, log);
+    }
+
+    private static List<String> wrap(HelperCommand command, SeccompMode mode, Consumer<String> log) {
+        Bubblewrap jail = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
+        command.codePath().forEach(p -> jail.readOnly(p.toAbsolutePath()));
+        String aot = System.getProperty("jvmm.helperAot", "");
+        if (!aot.isEmpty() && new File(aot).isFile()) jail.readOnly(Path.of(aot).toAbsolutePath());
+        List<String> helper = new ArrayList<>(command.withoutParentCheck().command());
+        helper.addAll(List.of("--seccomp", mode.name().toLowerCase(Locale.ROOT)));
+        if (mode == SeccompMode.LOG) {
+            Path socket = privateDirectory().resolve("seccomp.sock");
+            SeccompLogger.listen(socket, command.device(), log);
+            jail.bind(socket);
+            helper.addAll(List.of("--seccomp-log-socket", socket.toString()));
+        }
+        return jail.wrap(helper);
+    }
+
+    private static Path privateDirectory() {
+        try {
+            return Files.createTempDirectory("jvmm-seccomp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new UncheckedIOException("creating a directory for the seccomp log socket", e);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package org.jvmm.sandbox.jail;
+
+import java.util.List;
+import org.jvmm.core.sys.linux.LinuxLibc;
+
+/**
+ * The helper's half of the Linux jail: once it has warmed up, {@link #lockDown} installs the device's
+ * seccomp allow-list ({@link SeccompPolicy}) on every thread. jvmm's half, the helper's command wrapped
+ * in {@link Bubblewrap}, is {@code org.jvmm.sandbox.JailedLaunch}.
+ */
+public final class Jail {
+
+    private Jail() {}
+
+    /**
+     * JVM options a jailed helper needs: no perf-data file (the JVM would create and, at exit, delete
+     * it in a {@code /tmp} that does not exist, and unlink is outside every policy).
+     */
+    public static final List<String> JVM_OPTIONS = List.of("-XX:-UsePerfData");
+
+    /**
+     * The helper's side: installs the seccomp policy of {@code device} for {@code mode} on every thread.
+     * Under {@link SeccompMode#LOG} the filter's listener goes, as one byte 'L' with SCM_RIGHTS, to the Unix
+     * socket at {@code logSocketPath}, where jvmm's {@link SeccompLogger} waits; under
+     * {@link SeccompMode#ENFORCE} {@code logSocketPath} is ignored (pass null).
+     *
+     * <p>Call it after warm-up: every class the helper will need loaded (from jars, which stay open; a
+     * directory of classes would need a new open per class), every native call it will make linked, every
+     * descriptor it needs received. Afterwards opening a file fails and anything else outside the policy
+     * kills the helper.
+     */
+    public static void lockDown(String device, SeccompMode mode, String logSocketPath) {
+        SeccompArch arch = SeccompArch.host().orElseThrow(
+                () -> new UnsupportedOperationException("no seccomp syscall table for " + System.getProperty("os.arch")));
+        BpfProgram program = SeccompCompiler.compile(SeccompPolicy.forDevice(device), arch, mode);
+        // What the JDK would otherwise do lazily, later, by opening files: read conf/logging.properties.
+        java.util.logging.LogManager.getLogManager();
+        if (mode == SeccompMode.ENFORCE) {
+            SeccompFilter.install(program);
+            return;
+        }
+        if (logSocketPath == null) throw new IllegalArgumentException("--sandbox-log needs the socket to send the seccomp listener to");
+        int socket = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        try {
+            LinuxLibc.connectUnix(socket, logSocketPath);
+            int listener = SeccompFilter.installWithListener(program);
+            try {
+                LinuxLibc.sendWithFds(socket, new byte[] {'L'}, new int[] {listener});
+            } finally {
+                LinuxLibc.close(listener);
+            }
+        } finally {
+            LinuxLibc.close(socket);
+        }
+    }
+
+    /**
+     * How a jailed helper's exit status reads in a log line: a status of 128 + 31 is bwrap reporting
+     * its child killed by SIGSYS, which under an enforcing policy means a system call outside it.
+     */
+    public static String describeExit(int status) {
+        if (status == 128 + 31) {
+            return "killed by its seccomp policy (SIGSYS) for a system call outside it; run with --sandbox-log to see which";
+        }
+        if (status > 128 && status < 128 + 65) return "killed by signal " + (status - 128);
+        return "exited with status " + status;
+    }
+}

@@ -1,0 +1,91 @@
+package org.jvmm.sandbox.jail;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.sandbox.HelperCommand;
+import org.jvmm.sandbox.HelperProcess;
+import org.jvmm.sandbox.JailedLaunch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real blk {@code Helper} launched as {@code --sandbox=process} launches it ({@link JailedLaunch}
+ * around {@link HelperProcess}): in bubblewrap, handed its disk descriptor over the socket, seccomp on
+ * before it serves; it serves a read and a write while in its own namespaces with seccomp mode 2.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class JailedHelperTest {
+
+    @TempDir static Path jarDir;
+    @TempDir Path dir;
+    private static List<Path> jars;
+
+    @BeforeAll
+    static void jars() throws Exception {
+        JailFixture.bwrap();
+        jars = JailFixture.classPathAsJars(jarDir);
+    }
+
+    /**
+     * Surefire runs from class directories; a jailed helper must run from jars (see {@link JailFixture}),
+     * so the helper's class path is swapped for the jarred one and those jars are bound in too.
+     */
+    private static Function<HelperCommand, List<String>> fromJars(Function<HelperCommand, List<String>> jailed) {
+        return command -> {
+            List<String> c = new ArrayList<>(jailed.apply(command));
+            c.set(c.lastIndexOf("-cp") + 1, String.join(File.pathSeparator, jars.stream().map(Path::toString).toList()));
+            List<String> binds = new ArrayList<>();
+            for (Path jar : jars) binds.addAll(List.of("--ro-bind", jar.toString(), jar.toString()));
+            c.addAll(c.indexOf("--proc"), binds);   // with the other binds, before the root turns read-only
+            return c;
+        };
+    }
+
+    @Test
+    void theJailedBlkHelperServesUnderSeccompInItsOwnNamespaces() throws Exception {
+        byte[] disk = new byte[64 * 1024];
+        new Random(9).nextBytes(disk);
+        Path image = dir.resolve("disk.img");
+        Files.write(image, disk);
+        List<String> log = Collections.synchronizedList(new ArrayList<>());
+        HelperProcess helper = HelperProcess.start("the blk helper", "blk", List.of(),
+                fromJars(JailedLaunch.commandLine(SeccompMode.ENFORCE, log::add)));
+        int fd = LinuxLibc.open(image.toString(), LinuxLibc.O_RDWR | LinuxLibc.O_CLOEXEC, 0);
+        try {
+            int socket = helper.connect(fd);
+            try (BlkFrontend frontend = new BlkFrontend(socket)) {
+                assertEquals(128, frontend.run(disk), "capacity in sectors of the disk behind the descriptor");
+                long pid = JailFixture.javaIn(helper.process()).pid();
+                List<String> status = Files.readAllLines(Path.of("/proc/" + pid + "/status"));
+                assertTrue(status.contains("Seccomp:\t2"), "the serving helper is filtered: " + status);
+                for (String ns : List.of("user", "pid", "mnt", "net", "ipc")) {
+                    assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns", ns)),
+                            Files.readSymbolicLink(Path.of("/proc/" + pid + "/ns", ns)), ns + " namespace");
+                }
+            }
+            assertTrue(helper.process().waitFor(30, TimeUnit.SECONDS), "the helper ends when jvmm disconnects");
+            assertEquals(0, helper.process().exitValue(), "a clean disconnect, no SIGSYS (159): " + helper.fate());
+            assertArrayEquals(BlkFrontend.pattern(), Arrays.copyOfRange(Files.readAllBytes(image), 5 * 512, 6 * 512));
+            assertEquals(List.of(), log, "nothing to log when enforcing");
+        } finally {
+            LinuxLibc.close(fd);
+            helper.close();
+        }
+    }
+}
