@@ -3,6 +3,7 @@ package org.jvmm.virtio.console;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -63,20 +64,27 @@ final class InputPump {
     }
 
     /**
-     * Takes the next chunk, waiting for one; returns null once input has ended or when the calling thread
-     * is interrupted (how a device thread is stopped).
+     * Takes the next chunk, waiting for one; returns null once input has ended, or when {@code stopping}
+     * turns true (checked after {@link #wakeUp()}) or the calling thread is interrupted: a chunk then
+     * stays for the next taker, so input typed while the driver resets is kept.
      */
-    synchronized byte[] take() {
+    synchronized byte[] take(BooleanSupplier stopping) {
         try {
-            while (pending == null && !ended) wait();
+            while (pending == null && !ended && !stopping.getAsBoolean()) wait();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
         }
+        if (stopping.getAsBoolean()) return null;
         byte[] chunk = pending;
         pending = null;
         notifyAll();
         return chunk;
+    }
+
+    /** Makes a waiting {@link #take} look at its stop condition again. */
+    synchronized void wakeUp() {
+        notifyAll();
     }
 
     /** Puts back the part of a chunk the guest had no room for, ahead of anything newer. */

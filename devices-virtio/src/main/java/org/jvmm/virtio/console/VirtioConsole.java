@@ -6,16 +6,12 @@ import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import org.jvmm.core.memory.GuestMemory;
-import org.jvmm.virtio.ActiveQueue;
 import org.jvmm.virtio.DeviceContext;
-import org.jvmm.virtio.QueueWorker;
+import org.jvmm.virtio.ReceiveTransmitQueues;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.VirtioFeatures;
 import org.jvmm.virtio.queue.BufferCursor;
 import org.jvmm.virtio.queue.DescriptorChain;
-import org.jvmm.virtio.queue.QueueException;
-import org.jvmm.virtio.queue.SplitQueue;
 
 /**
  * virtio-console (virtio 1.2 §5.3) with a single port (no VIRTIO_CONSOLE_F_MULTIPORT): queue 0 carries
@@ -41,10 +37,7 @@ public final class VirtioConsole implements VirtioDevice {
     private final OutputStream out;
     private final InputPump input;
     private final byte[] config;
-    private DeviceContext context;
-    private QueueWorker transmit;
-    private Thread receive;
-    private volatile boolean stopping;
+    private final ReceiveTransmitQueues queues;
 
     /** A console reading {@code in} and writing {@code out}, reporting {@code cols} x {@code rows}. */
     public VirtioConsole(InputStream in, OutputStream out, int cols, int rows) {
@@ -56,6 +49,7 @@ public final class VirtioConsole implements VirtioDevice {
         config[1] = (byte) (cols >>> 8);
         config[2] = (byte) rows;
         config[3] = (byte) (rows >>> 8);
+        this.queues = new ReceiveTransmitQueues(name(), RECEIVE_QUEUE, TRANSMIT_QUEUE, this::receive, this::transmit, input::wakeUp);
     }
 
     @Override public int deviceType() { return DEVICE_TYPE; }
@@ -83,37 +77,16 @@ public final class VirtioConsole implements VirtioDevice {
 
     @Override
     public synchronized void activate(DeviceContext context) {
-        var rx = context.queue(RECEIVE_QUEUE);
-        var tx = context.queue(TRANSMIT_QUEUE);
-        if (rx.isEmpty() || tx.isEmpty()) {
-            context.fail("the driver did not set up both the receive and the transmit queue");
-            return;
-        }
-        this.context = context;
-        stopping = false;
-        GuestMemory memory = context.memory();
-        transmit = QueueWorker.start(name(), context, tx.get(), chain -> transmit(memory, chain));
-        ActiveQueue rq = rx.get();
-        receive = Thread.ofPlatform().daemon().name(name() + "-q0").start(() -> receive(context, rq));
-        input.start();
+        queues.start(context, input::start);
     }
 
     @Override
     public synchronized void reset() {
-        if (transmit != null) transmit.stop();
-        transmit = null;
-        if (receive != null) {
-            stopping = true;
-            receive.interrupt();
-            context.queue(RECEIVE_QUEUE).ifPresent(q -> q.kick().signal());
-            QueueWorker.joinUninterruptibly(receive);
-        }
-        receive = null;
-        context = null;
+        queues.stop();
     }
 
-    private long transmit(GuestMemory memory, DescriptorChain chain) {
-        BufferCursor c = new BufferCursor(memory, chain.readable());
+    private long transmit(DeviceContext context, DescriptorChain chain) {
+        BufferCursor c = new BufferCursor(context.memory(), chain.readable());
         try {
             while (c.remaining() > 0) {
                 out.write(c.read((int) Math.min(c.remaining(), 64 * 1024)));
@@ -126,40 +99,16 @@ public final class VirtioConsole implements VirtioDevice {
     }
 
     /**
-     * Moves input into receive buffers until stopped: waits for the driver to post a buffer, then for
-     * input to put in it. Taking the buffer first means input is read only when it has somewhere to go.
+     * Fills a receive buffer with the next input, waiting for it; the rest of a chunk that does not fit
+     * stays for the next buffer. -1 once input has ended or the device stops.
      */
-    private void receive(DeviceContext context, ActiveQueue rq) {
-        SplitQueue q = rq.queue();
-        try {
-            while (!stopping) {
-                DescriptorChain chain = nextBuffer(q, rq);
-                if (chain == null) return;
-                byte[] chunk = input.take();
-                if (chunk == null) return; // stopped (or input ended): the buffer goes back with the reset
-                BufferCursor c = new BufferCursor(context.memory(), chain.writable());
-                int n = (int) Math.min(chunk.length, c.remaining());
-                c.write(Arrays.copyOf(chunk, n));
-                if (n < chunk.length) input.unread(Arrays.copyOfRange(chunk, n, chunk.length));
-                q.addUsed(chain.head(), n);
-                if (q.needsNotification()) context.signalUsed();
-            }
-        } catch (QueueException e) {
-            context.fail("queue " + RECEIVE_QUEUE + ": " + e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, "virtio-console receive failed", e);
-            context.fail("queue " + RECEIVE_QUEUE + ": internal device error " + e);
-        }
-    }
-
-    /** The next receive chain, waiting for the driver to post one; null if stopped meanwhile. */
-    private DescriptorChain nextBuffer(SplitQueue q, ActiveQueue rq) throws QueueException {
-        while (!stopping) {
-            DescriptorChain chain = q.pop();
-            if (chain != null) return chain;
-            if (q.enableNotification()) continue;
-            rq.kick().await();
-        }
-        return null;
+    private long receive(DeviceContext context, DescriptorChain chain) {
+        byte[] chunk = input.take(queues::stopping);
+        if (chunk == null) return -1; // the buffer goes back with the reset
+        BufferCursor c = new BufferCursor(context.memory(), chain.writable());
+        int n = (int) Math.min(chunk.length, c.remaining());
+        c.write(Arrays.copyOf(chunk, n));
+        if (n < chunk.length) input.unread(Arrays.copyOfRange(chunk, n, chunk.length));
+        return n;
     }
 }

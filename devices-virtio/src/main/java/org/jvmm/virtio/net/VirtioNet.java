@@ -8,15 +8,13 @@ import java.util.logging.Logger;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.core.sys.linux.LinuxLibc;
-import org.jvmm.virtio.ActiveQueue;
 import org.jvmm.virtio.DeviceContext;
-import org.jvmm.virtio.QueueWorker;
+import org.jvmm.virtio.ReceiveTransmitQueues;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.VirtioFeatures;
 import org.jvmm.virtio.queue.BufferCursor;
 import org.jvmm.virtio.queue.DescriptorChain;
 import org.jvmm.virtio.queue.QueueException;
-import org.jvmm.virtio.queue.SplitQueue;
 
 /**
  * virtio-net (virtio 1.2 §5.1) with one queue pair (queue 0 receive, queue 1 transmit), a fixed MAC
@@ -49,10 +47,12 @@ public final class VirtioNet implements VirtioDevice {
     private final EventFd wake = new EventFd();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong droppedTransmit = new AtomicLong(), droppedReceive = new AtomicLong();
-    private DeviceContext context;
-    private QueueWorker transmit;
-    private Thread receive;
-    private volatile boolean stopping;
+    private final ReceiveTransmitQueues queues;
+    // One receive thread at a time uses these (stop joins it before the next starts). A backend with
+    // headers reads header and frame into `frame`; one without reads into `bare`, and the frame is then
+    // copied behind a plain header.
+    private final byte[] frame = new byte[VirtioNetHeader.SIZE + VirtioNetHeader.MAX_FRAME + 1];
+    private final byte[] bare;
 
     /** A device with address {@code mac} whose frames go through {@code backend}, which it then owns. */
     public VirtioNet(NetBackend backend, MacAddress mac) {
@@ -62,6 +62,8 @@ public final class VirtioNet implements VirtioDevice {
         System.arraycopy(mac.octets(), 0, config, 0, 6);
         config[6] = S_LINK_UP;
         config[8] = 1;
+        this.bare = backend.carriesHeader() ? null : new byte[VirtioNetHeader.MAX_FRAME + 1];
+        this.queues = new ReceiveTransmitQueues(name(), RECEIVE_QUEUE, TRANSMIT_QUEUE, this::receive, this::transmit, wake::signal);
     }
 
     @Override public int deviceType() { return DEVICE_TYPE; }
@@ -100,36 +102,16 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public synchronized void activate(DeviceContext context) {
-        var rx = context.queue(RECEIVE_QUEUE);
-        var tx = context.queue(TRANSMIT_QUEUE);
-        if (rx.isEmpty() || tx.isEmpty()) {
-            context.fail("the driver did not set up both the receive and the transmit queue");
-            return;
-        }
-        this.context = context;
-        stopping = false;
-        wake.await(0); // a stop signal left from the previous reset
-        long negotiated = context.features();
-        backend.offloads(negotiated);
-        GuestMemory memory = context.memory();
-        transmit = QueueWorker.start(name(), context, tx.get(), chain -> transmit(memory, negotiated, chain));
-        ActiveQueue rq = rx.get();
-        receive = Thread.ofPlatform().daemon().name(name() + "-q0").start(() -> receive(context, rq));
+        queues.start(context, () -> {
+            wake.await(0); // a stop signal left from the previous reset
+            backend.offloads(context.features());
+        });
     }
 
     @Override
     public synchronized void reset() {
         backend.abortWaits(true); // a stalled host peer must not keep this (vCPU) thread waiting
-        if (transmit != null) transmit.stop();
-        transmit = null;
-        if (receive != null) {
-            stopping = true;
-            wake.signal();
-            context.queue(RECEIVE_QUEUE).ifPresent(q -> q.kick().signal());
-            QueueWorker.joinUninterruptibly(receive);
-        }
-        receive = null;
-        context = null;
+        queues.stop();
         backend.abortWaits(false);
     }
 
@@ -143,7 +125,9 @@ public final class VirtioNet implements VirtioDevice {
         }
     }
 
-    private long transmit(GuestMemory memory, long negotiated, DescriptorChain chain) {
+    private long transmit(DeviceContext context, DescriptorChain chain) {
+        GuestMemory memory = context.memory();
+        long negotiated = context.features();
         long length = chain.readableLength();
         if (length < VirtioNetHeader.SIZE || length > VirtioNetHeader.SIZE + VirtioNetHeader.MAX_FRAME) {
             drop(droppedTransmit, "a transmit chain of " + length + " bytes");
@@ -172,48 +156,32 @@ public final class VirtioNet implements VirtioDevice {
         LOG.log(Level.FINE, () -> name() + ": dropped " + why);
     }
 
-    /** Moves frames into receive chains until stopped: a chain first, then a frame to put in it. */
-    private void receive(DeviceContext context, ActiveQueue rq) {
-        SplitQueue q = rq.queue();
-        // A backend with headers reads header and frame into `frame`; one without reads into `bare`, and
-        // the frame is then copied behind a plain header.
-        byte[] frame = new byte[VirtioNetHeader.SIZE + VirtioNetHeader.MAX_FRAME + 1];
-        byte[] bare = backend.carriesHeader() ? null : new byte[VirtioNetHeader.MAX_FRAME + 1];
-        try {
-            while (!stopping) {
-                DescriptorChain chain = nextBuffer(q, rq);
-                if (chain == null) return;
-                long room = chain.writableLength();
-                while (true) {
-                    if (!awaitFrame()) return;
-                    int total = bare == null ? backend.receive(frame) : receivePlain(bare, frame);
-                    if (total < 0) {
-                        LOG.info(name() + ": the backend closed; no more frames will arrive");
-                        awaitStop();
-                        return;
-                    }
-                    if (total == 0) continue;
-                    if (total < VirtioNetHeader.SIZE) {
-                        drop(droppedReceive, "a " + total + "-byte packet from the backend");
-                        continue;
-                    }
-                    if (total > room) {
-                        drop(droppedReceive, "a " + total + "-byte packet for a " + room + "-byte buffer");
-                        continue;
-                    }
-                    frame[10] = 1; // num_buffers: 1 without MRG_RXBUF (§5.1.6.3.1)
-                    frame[11] = 0;
-                    new BufferCursor(context.memory(), chain.writable()).write(Arrays.copyOf(frame, total));
-                    q.addUsed(chain.head(), total);
-                    if (q.needsNotification()) context.signalUsed();
-                    break;
-                }
+    /**
+     * Fills a receive chain with the next frame that fits it, waiting for one; frames too large or too short
+     * are dropped. -1 once the device stops or the backend has closed.
+     */
+    private long receive(DeviceContext context, DescriptorChain chain) {
+        long room = chain.writableLength();
+        while (true) {
+            if (!awaitFrame()) return -1;
+            int total = bare == null ? backend.receive(frame) : receivePlain(bare, frame);
+            if (total < 0) {
+                LOG.info(name() + ": the backend closed; no more frames will arrive");
+                return -1;
             }
-        } catch (QueueException e) {
-            context.fail("queue " + RECEIVE_QUEUE + ": " + e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, name() + " receive failed", e);
-            context.fail("queue " + RECEIVE_QUEUE + ": internal device error " + e);
+            if (total == 0) continue;
+            if (total < VirtioNetHeader.SIZE) {
+                drop(droppedReceive, "a " + total + "-byte packet from the backend");
+                continue;
+            }
+            if (total > room) {
+                drop(droppedReceive, "a " + total + "-byte packet for a " + room + "-byte buffer");
+                continue;
+            }
+            frame[10] = 1; // num_buffers: 1 without MRG_RXBUF (§5.1.6.3.1)
+            frame[11] = 0;
+            new BufferCursor(context.memory(), chain.writable()).write(Arrays.copyOf(frame, total));
+            return total;
         }
     }
 
@@ -231,26 +199,11 @@ public final class VirtioNet implements VirtioDevice {
 
     /** Waits until the backend has input (true) or the device is stopping (false). */
     private boolean awaitFrame() {
-        while (!stopping) {
+        while (!queues.stopping()) {
             int[] revents = LinuxLibc.poll(new int[] {backend.fd(), wake.fd()}, LinuxLibc.POLLIN, -1);
             if (revents[1] != 0) wake.await(0);
-            if (revents[0] != 0) return !stopping;
+            if (revents[0] != 0) return !queues.stopping();
         }
         return false;
-    }
-
-    private void awaitStop() {
-        while (!stopping) wake.await();
-    }
-
-    /** The next receive chain, waiting for the driver to post one; null if stopped meanwhile. */
-    private DescriptorChain nextBuffer(SplitQueue q, ActiveQueue rq) throws QueueException {
-        while (!stopping) {
-            DescriptorChain chain = q.pop();
-            if (chain != null) return chain;
-            if (q.enableNotification()) continue;
-            rq.kick().await();
-        }
-        return null;
     }
 }
