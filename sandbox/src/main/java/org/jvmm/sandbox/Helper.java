@@ -27,7 +27,7 @@ import org.jvmm.virtio.net.VirtioNet;
  *
  * <pre>
  * Helper KIND (--socket PATH | --socket-fd N) [--descriptors-on-socket] [--parent-pid PID]
- *        [--seccomp enforce|log [--seccomp-log-socket PATH]] OPTIONS
+ *        [--jail enforce|log [--jail-log-socket PATH]] OPTIONS
  *   blk      (--disk-fd N | --test-open-disk PATH | the disk on the socket) [--ro] [--id ID]
  *   net      --net-kind tap:IFNAME|passt:NAME|unixgram:NAME --mac MAC      (the TAP or socket on the socket)
  *   console  --cols N --rows N                                             (the terminal relay on the socket)
@@ -39,7 +39,7 @@ import org.jvmm.virtio.net.VirtioNet;
  * {@code --socket-fd} and {@code --disk-fd} take inherited descriptors; {@code --socket PATH} alone
  * connects to a front-end listening on a Unix socket (QEMU's {@code -chardev socket,server=on}), and
  * {@code --test-open-disk} opens an image by path, for interop tests with front-ends that cannot pass a disk.
- * {@code --seccomp} installs the device's seccomp policy once the helper is ready to serve
+ * {@code --jail} installs the device's seccomp policy (Seatbelt profile on macOS) once the helper is ready to serve
  * ({@link org.jvmm.sandbox.jail.Jail#lockDown}); jvmm passes it when it starts the helper jailed.
  */
 public final class Helper {
@@ -61,8 +61,8 @@ public final class Helper {
     /** The parsed command line. */
     private static final class Options {
         String kind;
-        String socketPath, diskPath, id, netKind, mac, seccompLogSocket;
-        SeccompMode seccomp;
+        String socketPath, diskPath, id, netKind, mac, jailLogSocket;
+        SeccompMode jail;
         int socketFd = -1, diskFd = -1, cols = 80, rows = 25;
         long parentPid = -1;
         boolean readOnly, descriptorsOnSocket;
@@ -92,7 +92,7 @@ public final class Helper {
         VirtioDevice device = device(o, handed);
         Wire wire = new SocketWire(socket);
         try (device; VhostUserBackend backend = new VhostUserBackend(device, wire)) {
-            if (o.seccomp != null) Jail.lockDown(o.kind, o.seccomp, o.seccompLogSocket);
+            if (o.jail != null) Jail.lockDown(o.kind, o.jail, o.jailLogSocket);
             return backend.serve() == null ? 0 : 1;
         }
     }
@@ -119,12 +119,12 @@ public final class Helper {
                 case "--mac" -> o.mac = value(a, opt);
                 case "--cols" -> o.cols = fd(value(a, opt), opt);
                 case "--rows" -> o.rows = fd(value(a, opt), opt);
-                case "--seccomp" -> o.seccomp = switch (value(a, opt)) {
+                case "--jail" -> o.jail = switch (value(a, opt)) {
                     case "enforce" -> SeccompMode.ENFORCE;
                     case "log" -> SeccompMode.LOG;
-                    default -> throw new ConfigurationException("Option --seccomp takes enforce or log.");
+                    default -> throw new ConfigurationException("Option --jail takes enforce or log.");
                 };
-                case "--seccomp-log-socket" -> o.seccompLogSocket = value(a, opt);
+                case "--jail-log-socket" -> o.jailLogSocket = value(a, opt);
                 default -> throw new ConfigurationException("Unknown helper option " + opt + ": see the usage in org.jvmm.sandbox.Helper.");
             }
         }

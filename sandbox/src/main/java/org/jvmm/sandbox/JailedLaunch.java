@@ -18,7 +18,7 @@ import org.jvmm.sandbox.jail.SeccompMode;
 /**
  * {@code --sandbox=process} on Linux: a {@link HelperCommand} run inside the jail. The helper runs under
  * {@link Bubblewrap} with only the JDK, its code path, the AOT cache and its socket bound in, and is told
- * ({@code --seccomp enforce|log}) to install its device's seccomp policy once it has its descriptors and
+ * ({@code --jail enforce|log}) to install its device's seccomp policy once it has its descriptors and
  * has warmed up. Under {@link SeccompMode#LOG} ({@code --sandbox-log}) a {@link SeccompLogger} waits on a
  * second socket for the helper's seccomp listener and logs every call the policy lacks by name.
  *
@@ -45,12 +45,12 @@ public final class JailedLaunch {
         String aot = System.getProperty("jvmm.helperAot", "");
         if (!aot.isEmpty() && new File(aot).isFile()) jail.readOnly(Path.of(aot).toAbsolutePath());
         List<String> helper = new ArrayList<>(command.withoutParentCheck().command());
-        helper.addAll(List.of("--seccomp", mode.name().toLowerCase(Locale.ROOT)));
+        helper.addAll(List.of("--jail", mode.name().toLowerCase(Locale.ROOT)));
         if (mode == SeccompMode.LOG) {
             Path socket = privateDirectory().resolve("seccomp.sock");
             SeccompLogger.listen(socket, command.device(), log);
             jail.bind(socket);
-            helper.addAll(List.of("--seccomp-log-socket", socket.toString()));
+            helper.addAll(List.of("--jail-log-socket", socket.toString()));
         }
         return jail.wrap(helper);
     }

@@ -4,9 +4,10 @@ import java.util.List;
 import org.jvmm.core.sys.linux.LinuxLibc;
 
 /**
- * The helper's half of the Linux jail: once it has warmed up, {@link #lockDown} installs the device's
- * seccomp allow-list ({@link SeccompPolicy}) on every thread. jvmm's half, the helper's command wrapped
- * in {@link Bubblewrap}, is {@code org.jvmm.sandbox.JailedLaunch}.
+ * The helper's half of the jail: once it has warmed up, {@link #lockDown} installs the device's seccomp
+ * allow-list ({@link SeccompPolicy}) on every thread on Linux, or its Seatbelt profile on macOS
+ * ({@link SeatbeltProfile}, unverified). jvmm's half on Linux, the helper's command wrapped in
+ * {@link Bubblewrap}, is {@code org.jvmm.sandbox.JailedLaunch}.
  */
 public final class Jail {
 
@@ -30,6 +31,10 @@ public final class Jail {
      * kills the helper.
      */
     public static void lockDown(String device, SeccompMode mode, String logSocketPath) {
+        if (System.getProperty("os.name").startsWith("Mac")) {
+            lockDownMac(device, mode);
+            return;
+        }
         SeccompArch arch = SeccompArch.host().orElseThrow(
                 () -> new UnsupportedOperationException("no seccomp syscall table for " + System.getProperty("os.arch")));
         BpfProgram program = SeccompCompiler.compile(SeccompPolicy.forDevice(device), arch, mode);
@@ -52,6 +57,24 @@ public final class Jail {
         } finally {
             LinuxLibc.close(socket);
         }
+    }
+
+    /**
+     * macOS: the device's deny-default Seatbelt profile ({@link SeatbeltProfile}) over this JDK and this
+     * JVM's code path, through {@link MacSandbox}. Unverified (no Mac here). There is no log mode: a
+     * Seatbelt denial is reported by the system's sandbox log, not to jvmm.
+     */
+    private static void lockDownMac(String device, SeccompMode mode) {
+        if (mode == SeccompMode.LOG) {
+            throw new UnsupportedOperationException("--sandbox-log exists on Linux only; macOS logs sandbox denials itself (log stream --predicate 'sender == \"Sandbox\"')");
+        }
+        List<java.nio.file.Path> code = new java.util.ArrayList<>();
+        for (String property : List.of("jdk.module.path", "java.class.path")) {
+            for (String entry : System.getProperty(property, "").split(java.io.File.pathSeparator)) {
+                if (!entry.isEmpty()) code.add(java.nio.file.Path.of(entry).toAbsolutePath());
+            }
+        }
+        MacSandbox.init(new SeatbeltProfile(device, java.nio.file.Path.of(System.getProperty("java.home")), code, List.of()).text());
     }
 
     /**
