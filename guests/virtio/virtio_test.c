@@ -102,6 +102,7 @@ struct vq {
     uptr dev;
     u32 index;
     u16 next_avail, last_used;
+    int silent; /* a wait for this queue timed out */
 };
 
 static struct vq blkq, rxq, txq;
@@ -207,10 +208,13 @@ static void publish(struct vq *q, u16 head) {
     wr(q->dev, QUEUE_NOTIFY, q->index);
 }
 
-/* Waits for the next used element, which must return chain `head`; its length, or -1 if none came in time. */
+/*
+ * Waits for the next used element, which must return chain `head`; its length, or -1 if none came in time.
+ * A queue that missed an answer is not waited on again until it is set up again, so that a silent device
+ * costs one timeout, not one per check.
+ */
 static long next_used(struct vq *q, u16 head) {
-    for (u32 spin = 0; spin < SPIN_MEMORY; spin++) {
-        mb();
+    for (u32 spin = 0; !q->silent && spin < SPIN_MEMORY; spin++) {
         if (*(volatile u16 *) &q->used.idx != q->last_used) {
             mb(); /* the index before the element it covers */
             volatile u32 *e = &q->used.ring[q->last_used % QSIZE].id;
@@ -219,6 +223,7 @@ static long next_used(struct vq *q, u16 head) {
             return id == head ? (long) len : -1;
         }
     }
+    q->silent = 1;
     return -1;
 }
 
