@@ -1,5 +1,8 @@
 package org.jvmm.sandbox.frontend;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -7,6 +10,8 @@ import java.util.logging.Logger;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRegion;
+import org.jvmm.core.sys.SysException;
+import org.jvmm.core.sys.linux.Errno;
 import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
@@ -38,8 +43,8 @@ import org.jvmm.virtio.queue.QueueLayout;
  *       MQ as offered), GET_QUEUE_NUM, GET_CONFIG of the whole configuration space, which is then cached;</li>
  *   <li>{@link #activate} (the driver set DRIVER_OK): SET_FEATURES with the driver's features,
  *       SET_MEM_TABLE with guest memory's own descriptors (the memfds it is mapped from), then per ready
- *       queue SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR, SET_VRING_CALL, SET_VRING_ERR and last
- *       SET_VRING_KICK with the queue's kick descriptor, and SET_VRING_ENABLE. On KVM the kick descriptor
+ *       queue SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR, SET_VRING_CALL, SET_VRING_ERR, then per queue
+ *       SET_VRING_KICK with the queue's kick descriptor, then SET_VRING_ENABLE. On KVM the kick descriptor
  *       is the queue's ioeventfd, so QueueNotify writes reach the back-end without any exit to jvmm;</li>
  *   <li>{@link #reset}: GET_VRING_BASE per started queue (the back-end stops using it), then RESET_DEVICE.</li>
  * </ul>
@@ -87,6 +92,8 @@ public final class VhostUserDevice implements VirtioDevice {
     private final long protocolFeatures;
     private final byte[] config;
     private final Object lostLock = new Object();
+    /** Held while a notification is dispatched to {@link #active}, and while a reset retires it. */
+    private final Object notifyLock = new Object();
     private volatile String lost;
     private volatile DeviceContext active;
     private volatile boolean closing;
@@ -119,8 +126,8 @@ public final class VhostUserDevice implements VirtioDevice {
         byte[] space = new byte[shape.configSize()];
         try {
             for (int i = 0; i < calls.length; i++) {
-                calls[i] = new EventFd();
-                errs[i] = new EventFd();
+                calls[i] = nonBlockingEventFd();
+                errs[i] = nonBlockingEventFd();
             }
             connection.send(VhostUserRequest.SET_OWNER, new Empty());
             features = connection.callU64(VhostUserRequest.GET_FEATURES);
@@ -193,7 +200,9 @@ public final class VhostUserDevice implements VirtioDevice {
 
     @Override
     public synchronized void activate(DeviceContext context) {
-        active = context;
+        synchronized (notifyLock) {
+            active = context;
+        }
         if (lost != null) {
             context.fail(lost);
             return;
@@ -205,7 +214,10 @@ public final class VhostUserDevice implements VirtioDevice {
             }
             connection.send(VhostUserRequest.SET_FEATURES, new U64(driverFeatures));
             setMemTable(context.memory());
-            for (ActiveQueue q : context.queues()) startQueue(context.memory(), q);
+            // Every ring configured before any is kicked: a back-end may activate a two-queue device only
+            // once all configured rings run (jvmm's does), so no queue is ever served half set up.
+            for (ActiveQueue q : context.queues()) configureQueue(context.memory(), q);
+            for (ActiveQueue q : context.queues()) kickQueue(q);
             if (VirtioFeatures.has(backendFeatures, VhostUserBackend.F_PROTOCOL_FEATURES)) {
                 for (ActiveQueue q : context.queues()) connection.send(VhostUserRequest.SET_VRING_ENABLE, new VringState(q.index(), 1));
             }
@@ -233,7 +245,7 @@ public final class VhostUserDevice implements VirtioDevice {
         connection.send(VhostUserRequest.SET_MEM_TABLE, new MemoryTable(table), fds);
     }
 
-    private void startQueue(GuestMemory memory, ActiveQueue q) throws VhostUserProtocolException {
+    private void configureQueue(GuestMemory memory, ActiveQueue q) throws VhostUserProtocolException {
         int i = q.index();
         QueueLayout layout = q.queue().layout();
         connection.send(VhostUserRequest.SET_VRING_NUM, new VringState(i, layout.size()));
@@ -242,6 +254,10 @@ public final class VhostUserDevice implements VirtioDevice {
                 userAddress(memory, layout.usedRing()), userAddress(memory, layout.availableRing()), 0));
         connection.send(VhostUserRequest.SET_VRING_CALL, new VringFile(i, false), calls[i].fd());
         connection.send(VhostUserRequest.SET_VRING_ERR, new VringFile(i, false), errs[i].fd());
+    }
+
+    private void kickQueue(ActiveQueue q) throws VhostUserProtocolException {
+        int i = q.index();
         int kick = q.kick().fd();
         if (kick < 0) {
             // No ioeventfd (the hypervisor has none): QueueNotify exits, and a relay passes each kick on.
@@ -263,7 +279,6 @@ public final class VhostUserDevice implements VirtioDevice {
 
     @Override
     public synchronized void reset() {
-        active = null;
         try {
             if (lost != null || started.isEmpty()) return;
             for (int i : started) {
@@ -277,6 +292,14 @@ public final class VhostUserDevice implements VirtioDevice {
             started.clear();
             relays.forEach(KickRelay::close);
             relays.clear();
+            // After GET_VRING_BASE the back-end has stopped, so whatever it signalled for this activation is
+            // already in the eventfds: drained here, it cannot reach the next activation (a console's second
+            // queue reporting the same failure would otherwise break the driver's fresh start).
+            synchronized (notifyLock) {
+                active = null;
+                for (EventFd e : calls) drain(e);
+                for (EventFd e : errs) drain(e);
+            }
         }
     }
 
@@ -331,16 +354,13 @@ public final class VhostUserDevice implements VirtioDevice {
                 watchSocket = false;
                 lose("the connection was closed by the back-end");
             }
-            for (int i = 0; i < n; i++) {
-                if ((ready[2 + i] & LinuxLibc.POLLIN) != 0) {
-                    calls[i].await();
-                    DeviceContext c = active;
-                    if (c != null) c.signalUsed();
-                }
-                if ((ready[2 + n + i] & LinuxLibc.POLLIN) != 0) {
-                    errs[i].await();
-                    DeviceContext c = active;
-                    if (c != null) c.fail("queue " + i + ": the vhost-user back-end reported an error (see its log)");
+            synchronized (notifyLock) {
+                DeviceContext c = active;
+                for (int i = 0; i < n; i++) {
+                    if ((ready[2 + i] & LinuxLibc.POLLIN) != 0 && drain(calls[i]) != 0 && c != null) c.signalUsed();
+                    if ((ready[2 + n + i] & LinuxLibc.POLLIN) != 0 && drain(errs[i]) != 0 && c != null) {
+                        c.fail("queue " + i + ": the vhost-user back-end reported an error (see its log)");
+                    }
                 }
             }
         }
@@ -367,6 +387,22 @@ public final class VhostUserDevice implements VirtioDevice {
         for (EventFd e : calls) if (e != null) e.close();
         for (EventFd e : errs) if (e != null) e.close();
         wake.close();
+    }
+
+    private static EventFd nonBlockingEventFd() {
+        return new EventFd(LinuxLibc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK));
+    }
+
+    /** Reads and clears a non-blocking eventfd's counter: 0 if it was not signalled. */
+    private static long drain(EventFd e) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment value = a.allocate(ValueLayout.JAVA_LONG);
+            LinuxLibc.read(e.fd(), value);
+            return value.get(ValueLayout.JAVA_LONG, 0);
+        } catch (SysException ex) {
+            if (ex.errno() == Errno.EAGAIN || ex.errno() == Errno.EINTR) return 0;
+            throw ex;
+        }
     }
 
     private static boolean has(long bits, int bit) {

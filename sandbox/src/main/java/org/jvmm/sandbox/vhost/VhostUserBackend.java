@@ -362,14 +362,21 @@ public final class VhostUserBackend implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** Makes the device serve exactly the running rings: stops it, then activates it with them if any. */
+    /**
+     * Makes the device serve exactly the running rings: stops it, then activates it with them if any,
+     * but only once every ring the front-end has configured (given a size and addresses) runs. A device
+     * with two queues (virtio-net, virtio-console) must not be activated with the first alone while the
+     * front-end is still setting up the second: it would rightly fail for the missing queue.
+     */
     private void reconcile() throws VhostUserProtocolException {
         stopDevice();
         boolean needEnable = has(features, F_PROTOCOL_FEATURES);
         List<ActiveQueue> queues = new ArrayList<>();
         for (int i = 0; i < rings.length; i++) {
             Ring ring = rings[i];
-            if (!ring.started || (needEnable && !ring.enabled)) continue;
+            boolean running = ring.started && (!needEnable || ring.enabled);
+            if (!running && ring.address != null && ring.size != 0) return;
+            if (!running) continue;
             if (ring.queue == null) ring.queue = newQueue(i, ring);
             queues.add(new ActiveQueue(i, ring.queue, ring.kick));
         }
