@@ -24,6 +24,10 @@ import org.jvmm.core.platform.ExitAction;
  * while for a CPU_ON (then sets {@link Arm64CpuState#secondary} and reports {@link Psci#cpuStarted}) — so it stays
  * responsive to pause and stop at the loop's top. A running vCPU's Halt is a {@code WFI}: it parks in
  * {@link Arm64Vcpu#awaitInterrupt()}.
+ *
+ * <p>System registers the hypervisor leaves to the VMM (on Hypervisor.framework: PMU, debug and OS lock,
+ * implementation-defined registers) read as zero and ignore writes, as hvf-arm64.md advises: a guest such
+ * as Linux probes them and copes with zero, and the exits show up in traces and statistics.
  */
 public final class Arm64Assembly implements Assembly {
 
@@ -116,6 +120,11 @@ public final class Arm64Assembly implements Assembly {
             case VcpuExit.Halt h when psci.state(vcpu.id()) != Psci.PowerState.ON -> poweredOff(vcpu);
             case VcpuExit.Halt h -> halt(vcpu);
             case VcpuExit.Canceled c -> ExitAction.CONTINUE;
+            case VcpuExit.SysRegRead r -> {
+                vcpu.completeRead(0); // read-as-zero
+                yield ExitAction.CONTINUE;
+            }
+            case VcpuExit.SysRegWrite w -> ExitAction.CONTINUE; // write-ignored
             default -> new ExitAction.StopMachine(1, "vCPU " + vcpu.id() + " stopped: " + exit);
         };
     }

@@ -27,8 +27,9 @@ import org.jvmm.core.hypervisor.VcpuExit;
  *       emulated and ends in a {@link VcpuExit.Unhandled} that says so;</li>
  *   <li>HVC/SMC → {@link VcpuExit.Hypercall} with X0–X4; the completed value goes to X0; PC stays after an HVC
  *       (HVF already reports the next instruction) and advances past an SMC (§4.2, §7.12);</li>
- *   <li>trapped MSR/MRS → read-as-zero / write-ignored here, logged at DEBUG on logger {@code org.jvmm.arm64.hvf},
- *       and counted ({@link #sysRegTraps()}): the guest goes on without a loop round trip;</li>
+ *   <li>trapped MSR/MRS → {@link VcpuExit.SysRegRead}/{@link VcpuExit.SysRegWrite} named after the register, so
+ *       the platform decides the answer and traces and statistics show the trap; a read's value goes to Xt (all
+ *       64 bits) and PC moves past the instruction just before the next run, as for MMIO;</li>
  *   <li>WFI → {@link VcpuExit.Halt} (the assembly then calls {@link #awaitInterrupt()}); WFE → just PC + 4;</li>
  *   <li>VTIMER_ACTIVATED → the virtual timer's PPI (INTID 27) is made pending in this vCPU's redistributor; HVF
  *       has masked the vtimer, and it stays masked until the guest clears the condition (ENABLE, ISTATUS and
@@ -37,8 +38,6 @@ import org.jvmm.core.hypervisor.VcpuExit;
  * </ul>
  */
 final class HvfArm64Vcpu implements Arm64Vcpu {
-
-    private static final System.Logger LOG = System.getLogger("org.jvmm.arm64.hvf");
 
     /** The EL1 virtual timer's INTID (HV_GIC_INT_EL1_VIRTUAL_TIMER). */
     static final int VTIMER_INTID = Arm64Layout.PPI_BASE_INTID + Arm64Layout.PPI_TIMER_VIRTUAL;
@@ -54,14 +53,13 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
     private final MemorySegment kickTarget; // hv_vcpu_t[1] for hv_vcpus_exit, GC-managed: kick() may race close()
 
     // What the last exit left to finish before the next run (owning thread only).
-    private int pendingRegister = -1;   // Xt of an MMIO read, or 0 for a hypercall's X0
+    private int pendingRegister = -1;   // Xt of an MMIO read or MRS, or 0 for a hypercall's X0
     private long pendingValue;
     private int pendingSize;            // bytes of an MMIO read; 8 for a hypercall
     private boolean pendingSignExtend, pendingSixtyFour;
     private boolean pendingAdvance;
     private boolean vtimerMasked;
     private boolean poweredOff;
-    private long sysRegTraps;
 
     private final ReentrantLock wakeLock = new ReentrantLock();
     private final Condition woken = wakeLock.newCondition();
@@ -139,9 +137,6 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
         return hvf.vcpuGetReg(handle, Hvf.HV_REG_PC, scratch);
     }
 
-    /** How many MSR/MRS traps this vCPU answered read-as-zero / write-ignored. */
-    long sysRegTraps() { return sysRegTraps; }
-
     @Override
     public VcpuExit run() {
         if (poweredOff) return new VcpuExit.Halt();
@@ -205,12 +200,14 @@ final class HvfArm64Vcpu implements Arm64Vcpu {
                 return hypercall(VcpuExit.Hypercall.Conduit.SMC, true);
             }
             case Syndrome.SysRegAccess r -> {
-                sysRegTraps++;
-                if (r.read() && r.rt() != 31) hvf.vcpuSetReg(handle, Hvf.HV_REG_X0 + r.rt(), 0);
-                LOG.log(System.Logger.Level.DEBUG, () -> "vCPU " + id + ": trapped " + (r.read() ? "MRS " : "MSR ")
-                        + r.name() + " at PC 0x" + Long.toHexString(pc()) + (r.read() ? " reads as zero" : " is ignored"));
-                pendingAdvance = true;
-                return null;
+                pendingAdvance = true; // EC 0x18 leaves PC at the MSR/MRS (hvf-arm64.md §4)
+                if (!r.read()) return new VcpuExit.SysRegWrite(r.hvSysReg(), r.name(), r.rt() == 31 ? 0 : register(r.rt()));
+                pendingRegister = r.rt();
+                pendingSize = 8;
+                pendingSignExtend = false;
+                pendingSixtyFour = true;
+                pendingValue = -1; // an uncompleted read returns all-ones
+                return new VcpuExit.SysRegRead(r.hvSysReg(), r.name());
             }
             case Syndrome.WaitFor w -> {
                 pendingAdvance = true;

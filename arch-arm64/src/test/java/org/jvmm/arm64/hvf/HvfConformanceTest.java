@@ -5,9 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -15,6 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jvmm.arm64.Arm64Platform;
 import org.jvmm.core.hypervisor.VcpuExit;
 import org.jvmm.core.observe.ExitObserver;
+import org.jvmm.core.observe.ExitReason;
+import org.jvmm.core.observe.StatsObserver;
+import org.jvmm.core.observe.TraceObserver;
 import org.jvmm.core.run.Machine;
 import org.jvmm.core.run.MachineExit;
 import org.junit.jupiter.api.AfterAll;
@@ -60,14 +69,15 @@ class HvfConformanceTest {
         }
     }
 
-    private static Machine machine(String guest, int cpus, Probe probe, Exits exits) throws Exception {
+    private static Machine machine(String guest, int cpus, Probe probe, Exits exits, ExitObserver... more) throws Exception {
         Path image = HvfSim.guest(guest);
-        return Machine.builder(new Arm64Platform()).kernel(image).memory(64L << 20).cpus(cpus).observer(exits)
+        Machine.Builder builder = Machine.builder(new Arm64Platform()).kernel(image).memory(64L << 20).cpus(cpus).observer(exits)
                 .extension((vm, mmio, closeLater) -> {
                     mmio.register(Probe.BASE, Probe.SIZE, probe);
                     return List.of();
-                })
-                .build();
+                });
+        for (ExitObserver o : more) builder.observer(o);
+        return builder.build();
     }
 
     /** Waits for the machine's end with a 30 s hang guard. */
@@ -120,6 +130,40 @@ class HvfConformanceTest {
         assertEquals(expected, probe.writes());
         List<Integer> readSizes = probe.accesses().stream().filter(a -> !a.write()).map(Probe.Access::size).toList();
         assertEquals(List.of(1, 2, 4, 8, 1, 2, 4, 2, 8, 8), readSizes);
+    }
+
+    /**
+     * The sysreg_wfi guest makes exactly two accesses that Hypervisor.framework (and hvfsim) trap: MRS of
+     * PMCR_EL0 (a PMU register) into X20 and MSR of 1 into OSLAR_EL1 (the OS lock); the timer registers it
+     * also uses are the hypervisor's own. Both traps must show in the exit trace and the statistics, as
+     * {@code --trace-exits} and {@code --stats} print them.
+     */
+    @Test
+    void sysregTrapsShowInTheTraceAndTheStatistics() throws Throwable {
+        ByteArrayOutputStream traced = new ByteArrayOutputStream();
+        TraceObserver trace = new TraceObserver(new PrintStream(traced, true, StandardCharsets.UTF_8));
+        StatsObserver stats = new StatsObserver(new PrintStream(OutputStream.nullOutputStream()));
+        Probe probe = new Probe();
+        MachineExit result = runSysregWfi(probe, new Exits(), trace, stats);
+        assertEquals(0, result.exitCode(), result.reason());
+        List<String> sysregLines = traced.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains(" sysreg-")).toList();
+        assertEquals(List.of("vcpu0 sysreg-read reg=PMCR_EL0 -> platform",
+                "vcpu0 sysreg-write reg=OSLAR_EL1 value=0x1 -> platform"), sysregLines);
+        Map<ExitReason, Long> counts = stats.rows().stream().collect(Collectors.toMap(StatsObserver.Row::reason, StatsObserver.Row::count));
+        assertEquals(1L, counts.get(ExitReason.SYSREG_READ), "stats: " + stats.table());
+        assertEquals(1L, counts.get(ExitReason.SYSREG_WRITE), "stats: " + stats.table());
+        assertEquals(0L, probe.written(0x300), "the platform answered MRS PMCR_EL0 with zero");
+    }
+
+    /** Runs sysreg_wfi to its end, raising the interrupt line it waits for in its second WFI. */
+    private static MachineExit runSysregWfi(Probe probe, Exits exits, ExitObserver... more) throws Exception {
+        try (Machine m = machine("sysreg_wfi", 1, probe, exits, more)) {
+            m.start();
+            assertTrue(probe.awaitWrite(0x330), "the guest never got past its timer WFI");
+            probe.flag.set(0x55);
+            m.vm().irqLine(5).set(true);
+            return await(m);
+        }
     }
 
     @Test

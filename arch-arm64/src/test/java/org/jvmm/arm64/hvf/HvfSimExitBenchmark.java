@@ -11,7 +11,8 @@ import org.jvmm.core.sys.linux.LinuxLibc;
 /**
  * Exit cost through the HVF arm64 backend on hvfsim (a simulated framework on Unicorn, so the numbers measure
  * jvmm's path plus the simulator, not Apple hardware): per 4-byte MMIO write exit (simulator → FFM → backend →
- * {@code VcpuLoop} → bus → device) and per trapped MRS (simulator → FFM → backend, answered there), each minus
+ * {@code VcpuLoop} → bus → device) and per trapped MRS (simulator → FFM → backend → {@code VcpuLoop} → the
+ * platform's read-as-zero), each minus
  * the guest's empty loop. Wall and vCPU-thread CPU time. Run by {@code bench/hvfsim-exit-cost [N [ROUNDS]]}.
  */
 public final class HvfSimExitBenchmark {

@@ -14,7 +14,7 @@ public interface Vcpu extends AutoCloseable {
 
     /**
      * Runs guest code until the next exit and returns it. If the previous exit was a read
-     * ({@link VcpuExit.IoIn}, {@link VcpuExit.MmioRead}, {@link VcpuExit.Hypercall}), it must have been
+     * ({@link VcpuExit.IoIn}, {@link VcpuExit.MmioRead}, {@link VcpuExit.SysRegRead}, {@link VcpuExit.Hypercall}), it must have been
      * completed with {@link #completeRead(long)} first; an uncompleted read returns all-ones to the guest.
      */
     VcpuExit run();

@@ -27,6 +27,19 @@ public sealed interface VcpuExit {
     record MmioWrite(long address, int size, long value) implements VcpuExit {}
 
     /**
+     * The guest read a system register that the hypervisor leaves to the VMM (arm64: an MRS that
+     * Hypervisor.framework traps, such as the PMU or debug registers); complete with the value.
+     *
+     * @param register the architecture's encoding (arm64: {@code op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2},
+     *                 Hypervisor.framework's {@code hv_sys_reg_t})
+     * @param name     the register's architectural name, or its encoding spelled out, for traces
+     */
+    record SysRegRead(long register, String name) implements VcpuExit {}
+
+    /** The guest wrote {@code value} to a system register that the hypervisor leaves to the VMM (arm64: a trapped MSR). */
+    record SysRegWrite(long register, String name, long value) implements VcpuExit {}
+
+    /**
      * The vCPU halted (x86 {@code HLT} with no in-kernel interrupt controller, arm64 {@code WFI}) and
      * has nothing to do until an interrupt arrives.
      */

@@ -13,6 +13,8 @@ public enum ExitReason {
     IO_OUT("io-out"),
     MMIO_READ("mmio-read"),
     MMIO_WRITE("mmio-write"),
+    SYSREG_READ("sysreg-read"),
+    SYSREG_WRITE("sysreg-write"),
     HALT("halt"),
     HYPERCALL("hypercall"),
     SYSTEM_EVENT("system-event"),
@@ -40,6 +42,8 @@ public enum ExitReason {
             case VcpuExit.IoOut e -> IO_OUT;
             case VcpuExit.MmioRead e -> MMIO_READ;
             case VcpuExit.MmioWrite e -> MMIO_WRITE;
+            case VcpuExit.SysRegRead e -> SYSREG_READ;
+            case VcpuExit.SysRegWrite e -> SYSREG_WRITE;
             case VcpuExit.Halt e -> HALT;
             case VcpuExit.Hypercall e -> HYPERCALL;
             case VcpuExit.SystemEvent e -> SYSTEM_EVENT;

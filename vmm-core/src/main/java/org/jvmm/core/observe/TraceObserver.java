@@ -9,6 +9,7 @@ import org.jvmm.core.hypervisor.VcpuExit;
  * <pre>
  * vcpu0 io-out  port=0x3f8 size=1 value=0x41 -> uart@0x3f8
  * vcpu1 mmio-read addr=0xd0000050 size=4 value=0x0 -> virtio-blk@0xd0000000
+ * vcpu0 sysreg-read reg=PMCR_EL0 -> platform
  * vcpu0 halt -> platform
  * </pre>
  *
@@ -51,6 +52,9 @@ public final class TraceObserver implements ExitObserver {
             case VcpuExit.IoOut(int port, int size, long v) -> "port=" + hex(port) + " size=" + size + " value=" + hex(value);
             case VcpuExit.MmioRead(long address, int size) -> "addr=" + hex(address) + " size=" + size + " value=" + hex(value);
             case VcpuExit.MmioWrite(long address, int size, long v) -> "addr=" + hex(address) + " size=" + size + " value=" + hex(value);
+            // The platform answers a system register read itself, so the loop does not know the value given.
+            case VcpuExit.SysRegRead(long register, String name) -> "reg=" + oneLine(name);
+            case VcpuExit.SysRegWrite(long register, String name, long v) -> "reg=" + oneLine(name) + " value=" + hex(v);
             case VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit conduit, long function, long a0, long a1, long a2, long a3) ->
                     "conduit=" + conduit.name().toLowerCase() + " function=" + hex(function)
                     + " args=" + hex(a0) + "," + hex(a1) + "," + hex(a2) + "," + hex(a3);

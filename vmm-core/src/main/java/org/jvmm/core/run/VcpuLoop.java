@@ -16,8 +16,8 @@ import org.jvmm.core.platform.ExitAction;
  *
  * <p>This file is the whole path of an exit inside the VMM. {@link Vcpu#run()} returns a
  * {@link VcpuExit}; port I/O goes to the port bus, MMIO to the MMIO bus, reads are completed with
- * {@link Vcpu#completeRead(long)}; everything else (halt, hypercalls, system events, failures) is asked
- * of the platform's {@link Assembly}, which says whether to go on, stop this vCPU or stop the machine.
+ * {@link Vcpu#completeRead(long)}; everything else (halt, hypercalls, system register accesses, system
+ * events, failures) is asked of the platform's {@link Assembly}, which says whether to go on, stop this vCPU or stop the machine.
  * After a bus access the loop also asks the assembly whether a device requested a machine stop
  * (a reset or power-off register written by the guest).
  *

@@ -31,6 +31,14 @@ class TraceObserverTest {
     }
 
     @Test
+    void systemRegisterAccessesNameTheRegisterAndAWritesValue() {
+        assertEquals("vcpu0 sysreg-read reg=PMCR_EL0 -> platform",
+                TraceObserver.format(0, new VcpuExit.SysRegRead(0xdce0, "PMCR_EL0"), "platform", 0));
+        assertEquals("vcpu2 sysreg-write reg=OSLAR_EL1 value=0x1 -> platform",
+                TraceObserver.format(2, new VcpuExit.SysRegWrite(0x8084, "OSLAR_EL1", 1), "platform", 0));
+    }
+
+    @Test
     void hypercallAndSystemEventLines() {
         assertEquals("vcpu3 hypercall conduit=hvc function=0x84000008 args=0x1,0x2,0x3,0x4 -> platform",
                 TraceObserver.format(3, new VcpuExit.Hypercall(VcpuExit.Hypercall.Conduit.HVC, 0x84000008L, 1, 2, 3, 4),
