@@ -313,13 +313,13 @@ public final class VhostUserDevice implements VirtioDevice {
             lost = line;
             connection.markBroken(line);
         }
+        if (onLost != null) onLost.accept(shape.name() + ": " + line);
         DeviceContext context = active;
         if (context != null) {
             context.fail(line);
         } else {
             LOG.warning(shape.name() + ": " + line);
         }
-        if (onLost != null) onLost.accept(shape.name() + ": " + line);
     }
 
     /**

@@ -7,7 +7,7 @@ import org.jvmm.virtio.queue.QueueLayout;
  * A minimal virtio-blk driver on one split queue in guest memory, written from the specification
  * (§2.7 split virtqueues, §5.2.6 block requests): three-descriptor requests, one at a time.
  */
-final class BlockRing {
+public final class BlockRing {
 
     static final int SIZE = 8;
     static final long DESC = 0x1000, AVAIL = 0x2000, USED = 0x3000, HEADER = 0x4000, STATUS = 0x4100, DATA = 0x5000;

@@ -8,7 +8,7 @@ import org.jvmm.virtio.ActiveQueue;
 import org.jvmm.virtio.DeviceContext;
 
 /** A transport's activation as a test sees it: counts used-buffer interrupts and records failures. */
-final class FakeContext implements DeviceContext {
+public final class FakeContext implements DeviceContext {
 
     final GuestMemory memory;
     final long features;
