@@ -80,6 +80,7 @@ class TerminalTest {
      * terminal's own CR added (which readers of the output showed as a blank line after every line).
      */
     @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // opening a FIFO nobody opens would block
     void withInputFromAPipeTheTerminalShowsTheGuestsLineEndsAsSent() throws Exception {
         require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
         for (String tool : TOOLS) require(onPath(tool), tool);
