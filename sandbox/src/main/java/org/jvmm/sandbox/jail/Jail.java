@@ -38,8 +38,7 @@ public final class Jail {
         SeccompArch arch = SeccompArch.host().orElseThrow(
                 () -> new UnsupportedOperationException("no seccomp syscall table for " + System.getProperty("os.arch")));
         BpfProgram program = SeccompCompiler.compile(SeccompPolicy.forDevice(device), arch, mode);
-        // What the JDK would otherwise do lazily, later, by opening files: read conf/logging.properties.
-        java.util.logging.LogManager.getLogManager();
+        warmUp();
         if (mode == SeccompMode.ENFORCE) {
             SeccompFilter.install(program);
             return;
@@ -57,6 +56,17 @@ public final class Jail {
         } finally {
             LinuxLibc.close(socket);
         }
+    }
+
+    /**
+     * What the JDK would otherwise do lazily, later, by opening files it can no longer open: read
+     * {@code conf/logging.properties}, and load the time-zone rules ({@code lib/tzdb.dat}) that the first
+     * log line's time stamp needs (measured: a helper's first warning died on that).
+     */
+    private static void warmUp() {
+        java.util.logging.LogManager.getLogManager();
+        new java.util.logging.SimpleFormatter().format(new java.util.logging.LogRecord(java.util.logging.Level.INFO, "warm-up"));
+        java.time.ZoneId.systemDefault().getRules();
     }
 
     /**

@@ -33,6 +33,17 @@ public final class SeccompCompiler {
 
     private SeccompCompiler() {}
 
+    /**
+     * The verdict of a rule that fails a call with {@code errno}: that errno; under {@link SeccompMode#LOG}
+     * a notification instead (the call is logged and runs), unless the errno is ENOSYS, which tells the
+     * caller the call does not exist so that it uses another (glibc's clone3, then clone) and denies nothing.
+     */
+    private static int failure(int errno, SeccompMode mode) {
+        return mode == SeccompMode.LOG && errno != ENOSYS ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | errno;
+    }
+
+    private static final int ENOSYS = org.jvmm.core.sys.linux.Errno.ENOSYS;
+
     /** Compiles {@code policy} for {@code arch}, with violations handled as {@code mode} says. */
     public static BpfProgram compile(SeccompPolicy policy, SeccompArch arch, SeccompMode mode) {
         int violation = switch (mode) {
@@ -54,7 +65,7 @@ public final class SeccompCompiler {
                 }
                 case SeccompRule.Errno e -> {
                     p.add(new Instruction(JMP_JEQ_K, 0, 1, nr.getAsInt()));
-                    p.add(new Instruction(RET_K, 0, 0, SECCOMP_RET_ERRNO | e.errno()));
+                    p.add(new Instruction(RET_K, 0, 0, failure(e.errno(), mode)));
                 }
                 case SeccompRule.AllowIf c -> {
                     p.add(new Instruction(JMP_JEQ_K, 0, 5, nr.getAsInt()));
@@ -63,8 +74,7 @@ public final class SeccompCompiler {
                     p.add(new Instruction(ALU_AND_K, 0, 0, (int) c.mask()));
                     p.add(new Instruction(JMP_JEQ_K, 0, 1, (int) c.value()));
                     p.add(new Instruction(RET_K, 0, 0, SECCOMP_RET_ALLOW));
-                    p.add(new Instruction(RET_K, 0, 0,
-                            c.otherwiseErrno() == 0 ? violation : SECCOMP_RET_ERRNO | c.otherwiseErrno()));
+                    p.add(new Instruction(RET_K, 0, 0, c.otherwiseErrno() == 0 ? violation : failure(c.otherwiseErrno(), mode)));
                 }
             }
         }

@@ -93,6 +93,19 @@ class JailTest {
     }
 
     @Test
+    void sandboxLogAlsoNamesAnOpenThatEnforcingWouldFail() throws Exception {
+        Path socket = dir.resolve("seccomp.sock");
+        List<String> log = Collections.synchronizedList(new ArrayList<>());
+        Thread logger = SeccompLogger.listen(socket, "probe", log::add);
+        Run r = probe("log", "open", List.of(socket), "--log-socket", socket.toString());
+        logger.join(TimeUnit.SECONDS.toMillis(20));
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("open: allowed"), r.out());
+        assertTrue(log.contains("helper probe: denied syscall openat"), "logged by name: " + log);
+        assertFalse(log.contains("helper probe: denied syscall clone3"), "ENOSYS for clone3 denies nothing and is not logged: " + log);
+    }
+
+    @Test
     void theHelperHasItsOwnNamespacesSeccompModeTwoAndAnEmptyRoot() throws Exception {
         Process p = new ProcessBuilder(JailFixture.jailedJava(jars, List.of(), JailProbe.class.getName(), List.of("blk", "enforce", "wait")))
                 .redirectErrorStream(true).start();

@@ -98,12 +98,17 @@ class SeccompCompilerProperties {
             if (n == null || n != nr) continue;
             return switch (rule.action()) {
                 case SeccompRule.Allow a -> ALLOW;
-                case SeccompRule.Errno e -> ERRNO | e.errno();
+                case SeccompRule.Errno e -> fails(e.errno(), mode);
                 case SeccompRule.AllowIf c -> ((args[c.arg()] & c.mask()) == c.value()) ? ALLOW
-                        : c.otherwiseErrno() == 0 ? violation : ERRNO | c.otherwiseErrno();
+                        : c.otherwiseErrno() == 0 ? violation : fails(c.otherwiseErrno(), mode);
             };
         }
         return violation;
+    }
+
+    /** A call failed with errno: logged and let run under LOG, except ENOSYS (38), which denies nothing. */
+    private static int fails(int errno, SeccompMode mode) {
+        return mode == SeccompMode.LOG && errno != 38 ? USER_NOTIF : ERRNO | errno;
     }
 
     /** {@code struct seccomp_data} as the kernel lays it out on a little-endian machine. */
