@@ -16,6 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import jdk.jfr.Configuration;
 import jdk.jfr.FlightRecorder;
@@ -32,6 +33,10 @@ import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.Platforms;
 import org.jvmm.virtio.VirtioMmioDevices;
 import org.jvmm.core.run.Machine;
+import org.jvmm.sandbox.HelperCommand;
+import org.jvmm.sandbox.JailedLaunch;
+import org.jvmm.sandbox.Sandbox;
+import org.jvmm.sandbox.jail.SeccompMode;
 import org.jvmm.core.run.MachineExit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -97,6 +102,21 @@ public final class Jvmm implements Callable<Integer> {
             description = "A virtio-console (hvc0): stdio (takes the keyboard; the serial console keeps printing),"
                     + " pty (prints the pseudo-terminal to attach to) or none (default: ${DEFAULT-VALUE}).")
     String console = "none";
+
+    @Option(names = "--sandbox", paramLabel = "MODE",
+            description = "Where the virtio devices run: process (each in its own helper process behind vhost-user;"
+                    + " the default on Linux) or none (inside jvmm; the default elsewhere).")
+    String sandbox;
+
+    @Option(names = "--sandbox-log",
+            description = "With --sandbox=process: each system call a helper's seccomp policy would deny is logged by name"
+                    + " and allowed to run, instead of killing the helper (for debugging policies; the helpers are then not confined).")
+    boolean sandboxLog;
+
+    @Option(names = "--on-helper-failure", paramLabel = "ACTION",
+            description = "When a device helper dies or breaks the protocol: continue (its device needs a reset and the VM"
+                    + " goes on) or stop (the VM stops cleanly) (default: ${DEFAULT-VALUE}).")
+    String onHelperFailure = "continue";
 
     @Option(names = "--virtio-cmdline",
             description = "Also name each virtio device on the kernel command line (virtio_mmio.device=SIZE@ADDR:IRQ),"
@@ -192,7 +212,22 @@ public final class Jvmm implements Callable<Integer> {
         GuestOutput guestOut = new GuestOutput(stdout);
         List<AutoCloseable> closeAfter = new ArrayList<>();
         closeAfter.add(guestOut);
-        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter);
+        if (!List.of("continue", "stop").contains(onHelperFailure)) {
+            throw new ConfigurationException("Bad --on-helper-failure '" + onHelperFailure + "': give continue or stop.");
+        }
+        Consumer<String> onHelperLost = line -> {
+            Machine m = running.get();
+            if (onHelperFailure.equals("stop") && m != null) m.stop("device helper lost: " + line);
+        };
+        // --sandbox=process: each helper in the Linux jail (bubblewrap, then its seccomp policy); bubblewrap is
+        // looked for only when there is a device to serve, and its absence is one sentence before any helper starts.
+        Sandbox where = VirtioOptions.sandbox(sandbox);
+        boolean anyDevice = !disks.isEmpty() || !nets.isEmpty() || !console.equals("none");
+        Function<HelperCommand, List<String>> helperCommandLine = where == Sandbox.PROCESS && anyDevice
+                ? JailedLaunch.commandLine(sandboxLog ? SeccompMode.LOG : SeccompMode.ENFORCE, line -> stderr.println("jvmm: " + line))
+                : HelperCommand::command;
+        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter,
+                where, onHelperLost, helperCommandLine);
         // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
         InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;
         String kernelCmdline = o.cmdline();

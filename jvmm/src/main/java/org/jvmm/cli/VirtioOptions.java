@@ -6,21 +6,22 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.sys.linux.EventFd;
+import org.jvmm.sandbox.HelperCommand;
+import org.jvmm.sandbox.Sandbox;
+import org.jvmm.sandbox.SandboxedDevices;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.VirtioMmioDevices;
-import org.jvmm.virtio.blk.DiskImage;
-import org.jvmm.virtio.blk.VirtioBlock;
-import org.jvmm.virtio.console.VirtioConsole;
 import org.jvmm.virtio.net.DatagramSocketBackend;
 import org.jvmm.virtio.net.MacAddress;
 import org.jvmm.virtio.net.NetBackend;
 import org.jvmm.virtio.net.StreamSocketBackend;
 import org.jvmm.virtio.net.TapBackend;
-import org.jvmm.virtio.net.VirtioNet;
 
 /**
  * The {@code --disk}, {@code --net} and {@code --console} options turned into virtio devices in the
@@ -70,6 +71,20 @@ final class VirtioOptions {
     private VirtioOptions() {}
 
     /**
+     * The {@code --sandbox} value: process (the default on Linux, where guest memory can be shared with
+     * helpers) or none (the default elsewhere, where helpers are not available yet).
+     */
+    static Sandbox sandbox(String text) {
+        boolean linux = "Linux".equals(System.getProperty("os.name"));
+        if (text == null) return linux ? Sandbox.PROCESS : Sandbox.NONE;
+        Sandbox s = Sandbox.parse(text);
+        if (s == Sandbox.PROCESS && !linux) {
+            throw new ConfigurationException("--sandbox=process needs Linux (device helpers share guest memory through memfd): run with --sandbox=none.");
+        }
+        return s;
+    }
+
+    /**
      * The {@code virtio_mmio.device=SIZE@ADDR:IRQ} words (Linux drivers/virtio/virtio_mmio.c, "command
      * line" form) for the first {@code count} slots, which is where {@link #devices} puts them.
      */
@@ -89,10 +104,14 @@ final class VirtioOptions {
      * @param consoleIn  the input for {@code --console stdio}
      * @param consoleOut the output for {@code --console stdio}
      * @param closeLater receives what must be closed when the machine is gone (the pty)
+     * @param sandbox    where the devices run: in helper processes or in jvmm
+     * @param onHelperLost told, with the log line, when a helper is lost
+     * @param helperCommandLine how helpers are launched (a jail's wrapper, or the plain command)
      */
     static VirtioMmioDevices devices(Platform platform, List<String> disks, List<String> nets, String console,
                                      InputStream consoleIn, OutputStream consoleOut, PrintStream stderr,
-                                     List<AutoCloseable> closeLater) {
+                                     List<AutoCloseable> closeLater, Sandbox sandbox, Consumer<String> onHelperLost,
+                                     Function<HelperCommand, List<String>> helperCommandLine) {
         List<Disk> parsedDisks = disks.stream().map(Disk::parse).toList();
         List<Net> parsedNets = nets.stream().map(Net::parse).toList();
         if (!List.of("none", "stdio", "pty").contains(console)) {
@@ -105,24 +124,27 @@ final class VirtioOptions {
             throw new ConfigurationException("Too many virtio devices: " + platform.arch() + " has room for "
                     + slots.irqs().size() + ", so remove some --disk or --net options.");
         }
-        List<VirtioDevice> opened = new ArrayList<>();
+        // With --sandbox=process each add launches the device's helper at once, so the helper JVMs start in
+        // parallel; open() then waits for them and completes their handshakes.
+        SandboxedDevices set = new SandboxedDevices(sandbox, onHelperLost, helperCommandLine);
         try {
-            for (Disk d : parsedDisks) opened.add(new VirtioBlock(DiskImage.open(d.file(), d.readOnly())));
-            for (Net n : parsedNets) opened.add(new VirtioNet(n.open(), n.mac()));
+            for (Disk d : parsedDisks) set.block(d.file(), d.readOnly());
+            for (Net n : parsedNets) set.net(n.open(), n.mac());
             switch (console) {
-                case "stdio" -> opened.add(new VirtioConsole(consoleIn, consoleOut, 80, 25));
+                case "stdio" -> set.console(consoleIn, consoleOut, 80, 25);
                 case "pty" -> {
                     Pty pty = Pty.open();
                     closeLater.add(pty);
                     stderr.println("jvmm: virtio-console (hvc0) on " + pty.path());
-                    opened.add(new VirtioConsole(pty.input(), pty.output(), 80, 25));
+                    set.console(pty.input(), pty.output(), 80, 25);
                 }
                 default -> {}
             }
         } catch (RuntimeException e) {
-            for (VirtioDevice d : opened) d.close();
+            set.discard(); // the devices and helpers added so far, so no helper or lock is left behind
             throw e;
         }
+        List<VirtioDevice> opened = set.open();
         VirtioMmioDevices devices = new VirtioMmioDevices(slots.base(), slots.slotSize(), slots.irqs(), EventFd::new);
         opened.forEach(devices::add);
         return devices;

@@ -13,7 +13,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code jvmm --net passt:SOCKET} end to end on the real KVM and the real x86 platform: the virtio-net
  * test guest of devices-virtio ({@code devices-virtio/src/test/guests/net.c}), which drives the device
  * in the first virtio-mmio slot, gets its ARP reply from a passt process confined to a fresh network
- * namespace (a veth pair inside it is its only link). Needs root, /dev/kvm, passt and the C toolchain.
+ * namespace (a veth pair inside it is its only link), once with the device in a helper process
+ * ({@code --sandbox=process}, which gets passt's socket from jvmm) and once inside jvmm. Needs root,
+ * /dev/kvm, passt and the C toolchain.
  */
 @Timeout(300)
 class VirtioCliKvmTest {
@@ -72,8 +75,10 @@ class VirtioCliKvmTest {
         return dir.resolve("net.bzImage");
     }
 
-    @Test
-    void netPasstReachesTheGuestThroughTheX86Layout() throws Exception {
+    /** {@code --sandbox=process}: the device runs in a net helper that got passt's socket from jvmm. */
+    @ParameterizedTest
+    @ValueSource(strings = {"process", "none"})
+    void netPasstReachesTheGuestThroughTheX86Layout(String sandbox) throws Exception {
         require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm");
         for (String tool : List.of("nasm", "gcc", "ld", "objcopy", "ip", "passt")) require(onPath(tool), tool);
         require("root".equals(System.getProperty("user.name")), "root (network namespaces)");
@@ -96,7 +101,7 @@ class VirtioCliKvmTest {
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int status = Jvmm.execute(new String[] {"--arch", "x86_64", "--kernel", kernel.toString(), "--mem", "64M",
-                        "--net", "passt:" + socket + ",mac=52:54:00:ab:cd:ef"},
+                        "--net", "passt:" + socket + ",mac=52:54:00:ab:cd:ef", "--sandbox", sandbox},
                 InputStream.nullInputStream(), out, new PrintStream(err, true, StandardCharsets.UTF_8), false);
         String console = out.toString(StandardCharsets.UTF_8);
         assertEquals(0, status, console + err);

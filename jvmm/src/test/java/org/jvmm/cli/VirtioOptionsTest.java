@@ -109,6 +109,12 @@ class VirtioOptionsTest {
     }
 
     @Test
+    void badSandboxOptionsAreOneSentence() {
+        assertOneSentence(devices("--sandbox", "jail"), "Bad --sandbox 'jail': give process or none.");
+        assertOneSentence(devices("--on-helper-failure", "panic"), "Bad --on-helper-failure 'panic': give continue or stop.");
+    }
+
+    @Test
     void aMissingDiskIsOneSentence() {
         assertOneSentence(devices("--disk", dir.resolve("nope.img").toString()), "Disk image ");
     }

@@ -15,6 +15,8 @@ final class ConsoleRelay implements AutoCloseable {
 
     private final int mine;
     private final int theirs;
+    private final java.util.concurrent.atomic.AtomicBoolean handed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     ConsoleRelay(String name, InputStream in, OutputStream out) {
         int[] pair = LinuxLibc.socketpair(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
@@ -31,7 +33,7 @@ final class ConsoleRelay implements AutoCloseable {
 
     /** Drops jvmm's copy of the helper's end after the helper has received its own. */
     void handedOver() {
-        LinuxLibc.close(theirs);
+        if (handed.compareAndSet(false, true)) LinuxLibc.close(theirs);
     }
 
     private static void copy(InputStream from, OutputStream to) {
@@ -46,9 +48,10 @@ final class ConsoleRelay implements AutoCloseable {
         }
     }
 
-    /** Ends the relay: the helper sees end of input; the copying threads end with the socket. */
+    /** Ends the relay (idempotent): the helper sees end of input; the copying threads end with the socket. */
     @Override
     public void close() {
-        LinuxLibc.close(mine);
+        handedOver();
+        if (closed.compareAndSet(false, true)) LinuxLibc.close(mine);
     }
 }

@@ -159,20 +159,33 @@ public final class SandboxedDevices {
             return devices;
         } catch (RuntimeException e) {
             for (VirtioDevice d : devices) d.close();
-            for (int j = i; j < pending.size(); j++) {
-                Pending p = pending.get(j);
-                if (p.inProcess() != null) {
-                    p.inProcess().close();
-                } else {
-                    if (j > i) closeQuietly(p.afterHandOver());
-                    p.helper().process().destroyForcibly();
-                    p.helper().close();
-                    closeQuietly(p.withPeer());
-                }
-            }
+            // The failed device released its own helper (its handshake closes the peer, a failed connect is
+            // discarded here, which a second time does no harm); the ones after it were never connected.
+            discard(pending.subList(i, pending.size()), i);
             throw e;
         } finally {
             pending.clear();
+        }
+    }
+
+    /** Releases everything added and not yet opened: in-process devices, launched helpers and their descriptors. */
+    public void discard() {
+        discard(pending, -1);
+        pending.clear();
+    }
+
+    private static void discard(List<Pending> rest, int failedAt) {
+        for (int j = 0; j < rest.size(); j++) {
+            Pending p = rest.get(j);
+            if (p.inProcess() != null) {
+                p.inProcess().close();
+                continue;
+            }
+            // The first of the rest after a failure in open() has already handed over (or closed) its descriptor.
+            if (!(failedAt >= 0 && j == 0)) closeQuietly(p.afterHandOver());
+            p.helper().process().destroyForcibly();
+            p.helper().close();
+            closeQuietly(p.withPeer());
         }
     }
 
