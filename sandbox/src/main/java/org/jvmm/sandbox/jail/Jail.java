@@ -67,6 +67,36 @@ public final class Jail {
         java.util.logging.LogManager.getLogManager();
         new java.util.logging.SimpleFormatter().format(new java.util.logging.LogRecord(java.util.logging.Level.INFO, "warm-up"));
         java.time.ZoneId.systemDefault().getRules();
+        loadClassDirectories();
+    }
+
+    /**
+     * Loads (without initialising) every class in the directories of this JVM's class and module path.
+     * A jar is opened once and stays open, but a directory of classes (a build's target/classes, as tests
+     * and embedders run from) needs an open per class, which the filter then refuses; so classes the
+     * helper meets only later, on an error path say, are loaded now. Nothing to do when running from jars.
+     */
+    private static void loadClassDirectories() {
+        ClassLoader loader = ClassLoader.getSystemClassLoader();
+        for (String property : List.of("java.class.path", "jdk.module.path")) {
+            for (String entry : System.getProperty(property, "").split(java.io.File.pathSeparator)) {
+                java.nio.file.Path dir = java.nio.file.Path.of(entry.isEmpty() ? "/nonexistent" : entry);
+                if (!java.nio.file.Files.isDirectory(dir)) continue;
+                try (var files = java.nio.file.Files.walk(dir)) {
+                    files.map(f -> dir.relativize(f).toString())
+                            .filter(f -> f.endsWith(".class") && !f.endsWith("module-info.class") && !f.startsWith("META-INF"))
+                            .forEach(f -> {
+                                try {
+                                    Class.forName(f.substring(0, f.length() - 6).replace('/', '.'), false, loader);
+                                } catch (ClassNotFoundException | LinkageError e) {
+                                    // a class this helper cannot load (a test's optional dependency) it will not need
+                                }
+                            });
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("loading the classes in " + dir, e);
+                }
+            }
+        }
     }
 
     /**
