@@ -57,7 +57,9 @@ public final class JailedLaunch {
 
     private static Path privateDirectory() {
         try {
-            return Files.createTempDirectory("jvmm-seccomp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path dir = Files.createTempDirectory("jvmm-seccomp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            dir.toFile().deleteOnExit();   // empty by then: the logger removes the socket once the helper connected
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("creating a directory for the seccomp log socket", e);
         }
