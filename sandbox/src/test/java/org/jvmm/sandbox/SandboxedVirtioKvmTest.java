@@ -190,6 +190,61 @@ class SandboxedVirtioKvmTest {
         assertTrue(wrong.isEmpty(), wrong.size() + " bytes differ from the guest's writes, first at " + wrong.subList(0, Math.min(8, wrong.size())));
     }
 
+    /**
+     * The console helper is killed with SIGKILL right after the guest's driver started the console: the
+     * console checks that follow fail in the guest (its device is in NEEDS_RESET, with one log line naming
+     * it and the signal), while jvmm goes on and the guest runs to its end. (The blk helper is not the one
+     * killed because the guest waits out a long timeout on each of its many blk checks.)
+     */
+    @Test
+    void aHelperKilledWhileTheGuestRunsLeavesItsDeviceNeedingResetAndTheVmGoesOn() throws Exception {
+        require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm is missing");
+        Path kernel = buildGuest();
+        byte[] initial = new byte[SECTORS * 512];
+        Arrays.fill(initial, UNTOUCHED);
+        Path image = Files.write(dir.resolve("disk.img"), initial);
+        ByteArrayOutputStream consoleOut = new ByteArrayOutputStream();
+        InputStream typed = new ByteArrayInputStream(HOST_LINE.getBytes(StandardCharsets.UTF_8));
+        List<String> lost = Collections.synchronizedList(new ArrayList<>());
+        List<VirtioDevice> devices = new SandboxedDevices(Sandbox.PROCESS, lost::add)
+                .block(image, false).console(typed, consoleOut, 80, 25).open();
+        ProcessHandle consoleHelper = ProcessHandle.current().children()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("console")).orElse(false))
+                .findFirst().orElseThrow(() -> new AssertionError("no console helper among " + ProcessHandle.current().children().toList()));
+        List<Integer> gsis = IntStream.range(0, X86Layout.VIRTIO_MMIO_SLOTS).map(X86Layout::virtioGsi).boxed().toList();
+        VirtioMmioDevices virtio = new VirtioMmioDevices(X86Layout.VIRTIO_MMIO_BASE, X86Layout.VIRTIO_MMIO_SLOT_SIZE, gsis, EventFd::new);
+        devices.forEach(virtio::add);
+        long consoleStatus = X86Layout.VIRTIO_MMIO_BASE + X86Layout.VIRTIO_MMIO_SLOT_SIZE + VirtioMmioRegisters.STATUS;
+        ByteArrayOutputStream uart = new ByteArrayOutputStream();
+        MachineExit exit;
+        try (Machine m = Machine.builder(Platforms.forArch("x86_64")).kernel(kernel).memory(64 * MiB).cpus(1)
+                .console(InputStream.nullInputStream(), uart).extension(virtio)
+                .observer((cpu, e, device, value, nanos) -> {
+                    // The first DRIVER_OK of the console: it is running in its helper now.
+                    if (e instanceof VcpuExit.MmioWrite w && w.address() == consoleStatus && (w.value() & 4) != 0 && consoleHelper.isAlive()) {
+                        consoleHelper.destroyForcibly();
+                    }
+                })
+                .build()) {
+            ExecutorService guard = Executors.newSingleThreadExecutor();
+            try {
+                exit = guard.submit(m::run).get(240, TimeUnit.SECONDS); // hang guard
+            } catch (TimeoutException e) {
+                m.stop("hang guard");
+                throw new AssertionError("the guest did not finish; UART so far:\n" + text(uart));
+            } finally {
+                guard.shutdownNow();
+            }
+        }
+        String out = text(uart);
+        assertEquals(0, exit.exitCode(), "jvmm ran the guest to its end: " + exit + "\n" + out);
+        assertTrue(out.contains("VIRTIO: ok blk: reset at the end\n"), "the blk helper served the guest before:\n" + out);
+        assertTrue(out.contains("VIRTIO: FAIL console: transmit a line\n"), out);
+        assertEquals(1, lost.size(), "one line for the lost helper: " + lost);
+        assertTrue(lost.getFirst().startsWith("virtio-console: vhost-user back-end lost"), lost.getFirst());
+        assertTrue(lost.getFirst().contains("killed by signal 9"), lost.getFirst());
+    }
+
     private static String text(ByteArrayOutputStream b) {
         synchronized (b) {
             return b.toString(StandardCharsets.UTF_8);
