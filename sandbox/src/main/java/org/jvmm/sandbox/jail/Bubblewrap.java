@@ -11,8 +11,8 @@ import java.util.Optional;
 import org.jvmm.core.ConfigurationException;
 
 /**
- * Wraps a helper's command in bubblewrap ({@code bwrap}): new user, pid, mount, network, IPC, UTS and
- * (where possible) cgroup namespaces, and an empty root into which only the JDK, jvmm's jars and what
+ * Wraps a helper's command in bubblewrap ({@code bwrap}): new user (see below), pid, mount, network, IPC,
+ * UTS and (where possible) cgroup namespaces, and an empty root into which only the JDK, jvmm's jars and what
  * the caller names are bound, read-only unless said otherwise.
  *
  * <p>What the helper JVM finds inside, each item measured as necessary (Temurin 25, Debian 12):
@@ -25,6 +25,13 @@ import org.jvmm.core.ConfigurationException;
  *     with {@code -XX:-UsePerfData}, which otherwise wants {@code /tmp}), and the root itself is
  *     remounted read-only, so the helper can create no file anywhere.</li>
  * </ul>
+ *
+ * <p>The one exception: the kernel refuses a user namespace to a chrooted process (jvmm runs in a
+ * chroot in the nested rig's L1), so where bwrap cannot make one ({@link #userNamespaces}) the helper
+ * gets every namespace but that one, still with no capabilities and with its seccomp filter. Measured:
+ * as root in a chroot {@code --unshare-user} (and {@code --unshare-user-try}, which only checks that user
+ * namespaces exist) fails with "No permissions to create new namespace", and without it the sandbox
+ * works; for anyone but root bwrap cannot make the other namespaces either and says so itself.
  *
  * <p>Other choices: {@code --new-session} detaches the helper from jvmm's terminal, so it cannot push
  * input into it with {@code TIOCSTI}; a console helper still reads and writes the terminal descriptor it
@@ -97,8 +104,9 @@ public final class Bubblewrap {
     public List<String> wrap(List<String> helperCommand) {
         if (helperCommand.isEmpty()) throw new IllegalArgumentException("no helper command to wrap");
         List<String> c = new ArrayList<>(List.of(bwrap.toString(),
-                "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+                "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"));
+        if (userNamespaces(bwrap)) c.add(1, "--unshare-user");
         Map<Path, Path> binds = new LinkedHashMap<>();
         binds.put(javaHome, javaHome);
         binds.putAll(JvmFiles.systemFiles(javaHome));
@@ -108,6 +116,29 @@ public final class Bubblewrap {
         c.addAll(List.of("--proc", "/proc", "--remount-ro", "/", "--chdir", "/", "--"));
         c.addAll(helperCommand);
         return c;
+    }
+
+    /** Whether bwrap can make a user namespace here; asked once per bwrap and remembered. */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, Boolean> USER_NAMESPACES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Whether {@code bwrap} can create a user namespace from this process: it runs itself once inside
+     * one. The kernel's rule (no user namespace for a chrooted process) depends on the mount and the
+     * directory of the root, which a test of inodes cannot see through a bind mount; trying is exact.
+     */
+    static boolean userNamespaces(Path bwrap) {
+        return USER_NAMESPACES.computeIfAbsent(bwrap, b -> {
+            try {
+                Process p = new ProcessBuilder(b.toString(), "--unshare-user", "--ro-bind", "/", "/", "--", b.toString(), "--version")
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                return p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+            } catch (java.io.IOException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        });
     }
 
     private static Path absolute(Path p) {

@@ -33,7 +33,7 @@ class BubblewrapTest {
         int dashes = c.indexOf("--");
         assertEquals(helper, c.subList(dashes + 1, c.size()), "the helper's command follows -- unchanged");
         List<String> options = c.subList(1, dashes);
-        for (String flag : List.of("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+                for (String flag : List.of("--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
                 "--die-with-parent", "--new-session", "--clearenv")) {
             assertTrue(options.contains(flag), flag + " in " + options);
         }
