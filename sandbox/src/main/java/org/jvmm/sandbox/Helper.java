@@ -26,6 +26,7 @@ import org.jvmm.virtio.net.VirtioNet;
  * exits when the front-end disconnects (status 0) or breaks the protocol (status 1).
  *
  * <pre>
+ * Helper train                     (one helper's work in one JVM: the AOT training run, a self-test)
  * Helper KIND (--socket PATH | --socket-fd N) [--descriptors-on-socket] [--parent-pid PID]
  *        [--jail enforce|log [--jail-log-socket PATH]] OPTIONS
  *   blk      (--disk-fd N | --test-open-disk PATH | the disk on the socket) [--ro] [--id ID]
@@ -70,6 +71,14 @@ public final class Helper {
 
     /** Parses {@code args}, serves the connection, and returns the exit status. */
     public static int run(String[] args) {
+        if (args.length == 1 && args[0].equals("train")) {
+            try {
+                return HelperTraining.run();
+            } catch (Exception e) {
+                System.err.println("jvmm helper train: " + e);
+                return 1;
+            }
+        }
         Options o = parse(args);
         if (o.parentPid >= 0) {
             // Armed first, then checked: a parent that died before the prctl would otherwise go unnoticed.

@@ -67,8 +67,19 @@ public record HelperCommand(String device, List<String> deviceArgs, Path socketP
         return List.of();
     }
 
-    /** The complete command line. */
-    public List<String> command() {
+    /**
+     * Prints, one argument a line, the command line of a helper's training run ({@code Helper train}) as
+     * this JVM would launch it: bin/jvmm records and creates the helpers' AOT cache with exactly these
+     * options, which the cache requires of every helper that uses it.
+     */
+    public static void main(String[] args) {
+        List<String> c = new HelperCommand("train", List.of(), Path.of("unused"), OptionalLong.empty()).jvmCommand();
+        c.add("train");
+        c.forEach(System.out::println);
+    }
+
+    /** The JVM and its options up to the main class, without the helper's own arguments. */
+    private List<String> jvmCommand() {
         List<String> c = new ArrayList<>();
         c.add(javaHome().resolve("bin/java").toString());
         c.addAll(JVM_FLAGS);
@@ -83,6 +94,12 @@ public record HelperCommand(String device, List<String> deviceArgs, Path socketP
         } else {
             c.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", path, Helper.class.getName()));
         }
+        return c;
+    }
+
+    /** The complete command line. */
+    public List<String> command() {
+        List<String> c = jvmCommand();
         c.add(device);
         c.addAll(List.of("--socket", socketPath.toString(), "--descriptors-on-socket"));
         parentPid.ifPresent(pid -> c.addAll(List.of("--parent-pid", Long.toString(pid))));

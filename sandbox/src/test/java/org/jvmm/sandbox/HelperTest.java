@@ -66,6 +66,11 @@ class HelperTest {
     }
 
     @Test
+    void theTrainingRunServesASectorThroughTheFrontEndAndExitsZero() {
+        assertEquals(0, Helper.run(new String[] {"train"}), "Helper train: write, flush and read back through the front-end");
+    }
+
+    @Test
     void argumentErrorsAreOneSentence() {
         var e = assertThrows(ConfigurationException.class, () -> Helper.run(new String[] {"blk", "--socket-fd", "3"}));
         assertTrue(e.getMessage().startsWith("Give exactly one of --disk-fd"), e.getMessage());
