@@ -5,6 +5,8 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
@@ -32,8 +34,8 @@ import org.jvmm.virtio.net.VirtioNet;
  * console relay) from jvmm and opens nothing itself.
  *
  * <p>Each helper is launched as soon as its device is added, so the helper JVMs start in parallel with
- * each other and with whatever the caller does before {@link #open()}; {@code open} then waits for each
- * to connect and completes its vhost-user handshake.
+ * each other and with whatever the caller does before {@link #open()}; {@code open} then waits for all of
+ * them to connect and completes their vhost-user handshakes, all at once.
  *
  * <pre>{@code
  * SandboxedDevices s = new SandboxedDevices(Sandbox.PROCESS, line -> {});
@@ -135,58 +137,63 @@ public final class SandboxedDevices {
      * @throws ConfigurationException if a helper does not start or fails its handshake
      */
     public List<VirtioDevice> open() {
+        // Every helper is connected and shaken hands with at the same time: the wait is the slowest one's, not the sum.
+        List<CompletableFuture<VirtioDevice>> opening = new ArrayList<>();
+        for (Pending p : pending) {
+            opening.add(p.inProcess() != null ? CompletableFuture.completedFuture(p.inProcess())
+                    : CompletableFuture.supplyAsync(() -> connect(p), r -> Thread.ofPlatform().daemon().start(r)));
+        }
+        pending.clear();
         List<VirtioDevice> devices = new ArrayList<>();
-        int i = 0;
-        try {
-            for (; i < pending.size(); i++) {
-                Pending p = pending.get(i);
-                if (p.inProcess() != null) {
-                    devices.add(p.inProcess());
-                    continue;
-                }
-                int socket;
-                try {
-                    socket = p.helper().connect(p.descriptor());
-                } finally {
-                    closeQuietly(p.afterHandOver());
-                }
-                BackendPeer peer = p.withPeer() == null ? p.helper() : new BackendPeer() {
-                    @Override public String fate() { return p.helper().fate(); }
-                    @Override public void close() { p.helper().close(); closeQuietly(p.withPeer()); }
-                };
-                devices.add(VhostUserDevice.connect(p.shape(), socket, peer, onHelperLost, REPLY_TIMEOUT_MILLIS));
+        RuntimeException failure = null;
+        for (CompletableFuture<VirtioDevice> f : opening) {
+            try {
+                devices.add(f.join());
+            } catch (CompletionException e) {
+                if (failure == null) failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
             }
-            return devices;
-        } catch (RuntimeException e) {
+        }
+        if (failure != null) {
             for (VirtioDevice d : devices) d.close();
-            // The failed device released its own helper (its handshake closes the peer, a failed connect is
-            // discarded here, which a second time does no harm); the ones after it were never connected.
-            discard(pending.subList(i, pending.size()), i);
+            throw failure;
+        }
+        return devices;
+    }
+
+    /** Connects one helper and completes its handshake; on failure its helper and descriptors are released. */
+    private VirtioDevice connect(Pending p) {
+        int socket;
+        try {
+            socket = p.helper().connect(p.descriptor());
+        } catch (RuntimeException e) {
+            p.helper().process().destroyForcibly();
+            p.helper().close();
+            closeQuietly(p.withPeer());
             throw e;
         } finally {
-            pending.clear();
+            closeQuietly(p.afterHandOver());
         }
+        BackendPeer peer = p.withPeer() == null ? p.helper() : new BackendPeer() {
+            @Override public String fate() { return p.helper().fate(); }
+            @Override public void close() { p.helper().close(); closeQuietly(p.withPeer()); }
+        };
+        // A failed handshake closes the peer itself.
+        return VhostUserDevice.connect(p.shape(), socket, peer, onHelperLost, REPLY_TIMEOUT_MILLIS);
     }
 
     /** Releases everything added and not yet opened: in-process devices, launched helpers and their descriptors. */
     public void discard() {
-        discard(pending, -1);
-        pending.clear();
-    }
-
-    private static void discard(List<Pending> rest, int failedAt) {
-        for (int j = 0; j < rest.size(); j++) {
-            Pending p = rest.get(j);
+        for (Pending p : pending) {
             if (p.inProcess() != null) {
                 p.inProcess().close();
                 continue;
             }
-            // The first of the rest after a failure in open() has already handed over (or closed) its descriptor.
-            if (!(failedAt >= 0 && j == 0)) closeQuietly(p.afterHandOver());
+            closeQuietly(p.afterHandOver());
             p.helper().process().destroyForcibly();
             p.helper().close();
             closeQuietly(p.withPeer());
         }
+        pending.clear();
     }
 
     private static void closeQuietly(AutoCloseable c) {
