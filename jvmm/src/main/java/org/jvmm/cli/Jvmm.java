@@ -31,8 +31,8 @@ import org.jvmm.arm64.Arm64Platform;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.Platforms;
-import org.jvmm.virtio.VirtioMmioDevices;
 import org.jvmm.core.run.Machine;
+import org.jvmm.core.run.MachineExtension;
 import org.jvmm.sandbox.HelperCommand;
 import org.jvmm.sandbox.JailedLaunch;
 import org.jvmm.sandbox.Sandbox;
@@ -226,7 +226,7 @@ public final class Jvmm implements Callable<Integer> {
         Function<HelperCommand, List<String>> helperCommandLine = where == Sandbox.PROCESS && anyDevice
                 ? JailedLaunch.commandLine(sandboxLog ? SeccompMode.LOG : SeccompMode.ENFORCE, line -> stderr.println("jvmm: " + line))
                 : HelperCommand::command;
-        VirtioMmioDevices virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter,
+        MachineExtension virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter,
                 where, onHelperLost, helperCommandLine);
         // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
         InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;

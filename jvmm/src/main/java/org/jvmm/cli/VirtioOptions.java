@@ -15,7 +15,7 @@ import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.sandbox.HelperCommand;
 import org.jvmm.sandbox.Sandbox;
 import org.jvmm.sandbox.SandboxedDevices;
-import org.jvmm.virtio.VirtioDevice;
+import org.jvmm.core.run.MachineExtension;
 import org.jvmm.virtio.VirtioMmioDevices;
 import org.jvmm.virtio.net.DatagramSocketBackend;
 import org.jvmm.virtio.net.MacAddress;
@@ -98,8 +98,9 @@ final class VirtioOptions {
     }
 
     /**
-     * Opens every device and places them in {@code platform}'s slots; returns null when no option asks for
-     * one. On a failure the devices already opened are closed (their locks released) before it propagates.
+     * Opens every device (in-process) or launches its helper (--sandbox=process), and returns the extension
+     * that places them in {@code platform}'s slots when the machine is built, or null when no option asks for
+     * one. On a failure the devices and helpers already started are released before it propagates.
      *
      * @param consoleIn  the input for {@code --console stdio}
      * @param consoleOut the output for {@code --console stdio}
@@ -108,7 +109,7 @@ final class VirtioOptions {
      * @param onHelperLost told, with the log line, when a helper is lost
      * @param helperCommandLine how helpers are launched (a jail's wrapper, or the plain command)
      */
-    static VirtioMmioDevices devices(Platform platform, List<String> disks, List<String> nets, String console,
+    static MachineExtension devices(Platform platform, List<String> disks, List<String> nets, String console,
                                      InputStream consoleIn, OutputStream consoleOut, PrintStream stderr,
                                      List<AutoCloseable> closeLater, Sandbox sandbox, Consumer<String> onHelperLost,
                                      Function<HelperCommand, List<String>> helperCommandLine) {
@@ -144,9 +145,13 @@ final class VirtioOptions {
             set.discard(); // the devices and helpers added so far, so no helper or lock is left behind
             throw e;
         }
-        List<VirtioDevice> opened = set.open();
-        VirtioMmioDevices devices = new VirtioMmioDevices(slots.base(), slots.slotSize(), slots.irqs(), EventFd::new);
-        opened.forEach(devices::add);
-        return devices;
+        // Opened when the machine attaches its devices, after the hypervisor, guest memory and the VM are set
+        // up: the helpers start meanwhile. A machine that fails before that releases them with closeLater.
+        closeLater.add(set::discard);
+        return (vm, mmio, closeDevicesLater) -> {
+            VirtioMmioDevices devices = new VirtioMmioDevices(slots.base(), slots.slotSize(), slots.irqs(), EventFd::new);
+            set.open().forEach(devices::add);
+            return devices.attach(vm, mmio, closeDevicesLater);
+        };
     }
 }
