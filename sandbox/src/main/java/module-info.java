@@ -1,4 +1,4 @@
-/** Device helper processes: vhost-user back-ends in (eventually sandboxed) JVMs serving jvmm's virtio devices. */
+/** Device helper processes (vhost-user back-ends in sandboxed JVMs serving jvmm's virtio devices) and jvmm's vhost-user front-end. */
 module org.jvmm.sandbox {
     requires transitive org.jvmm.core;
     requires transitive org.jvmm.virtio;

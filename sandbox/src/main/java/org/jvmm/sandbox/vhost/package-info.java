@@ -6,7 +6,7 @@
  * serves one of jvmm's virtio devices over a connection, in guest memory shared through memfd
  * descriptors, woken by kick eventfds and answering on call eventfds.
  *
- * <p>So far only the back-end exists; jvmm's front-end (driving helpers and other back-ends such as
- * qemu-storage-daemon) is still to come.
+ * <p>jvmm's front-end, which drives its helpers (and any other vhost-user back-end) from behind the
+ * virtio-mmio transport, is in {@link org.jvmm.sandbox.frontend}.
  */
 package org.jvmm.sandbox.vhost;
