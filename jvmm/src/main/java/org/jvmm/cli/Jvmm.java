@@ -217,7 +217,10 @@ public final class Jvmm implements Callable<Integer> {
         }
         Consumer<String> onHelperLost = line -> {
             Machine m = running.get();
-            if (onHelperFailure.equals("stop") && m != null) m.stop("device helper lost: " + line);
+            if (onHelperFailure.equals("stop") && m != null) {
+                stderr.println("jvmm: stopping the VM: " + line);
+                m.stop("device helper lost: " + line);
+            }
         };
         // --sandbox=process: each helper in the Linux jail (bubblewrap, then its seccomp policy); bubblewrap is
         // looked for only when there is a device to serve, and its absence is one sentence before any helper starts.
