@@ -155,6 +155,10 @@ public final class HelperProcess implements BackendPeer {
         }
         int status = process.exitValue();
         // Java reports death by signal N as 128 + N, as shells do.
+        if (status == 128 + 31) {
+            // SIGSYS: under the jail, a system call outside the device's seccomp policy
+            return name + " (pid " + process.pid() + ") was " + org.jvmm.sandbox.jail.Jail.describeExit(status);
+        }
         return status > 128 && status < 128 + 65
                 ? name + " (pid " + process.pid() + ") was killed by signal " + (status - 128)
                 : name + " (pid " + process.pid() + ") exited with status " + status;

@@ -71,6 +71,31 @@ class JailedHelperTest {
         serveJailed(SeccompMode.LOG);
     }
 
+    /**
+     * A jailed helper that dies of SIGSYS (here sent by the test; the kernel's seccomp kill looks the same
+     * to jvmm) is reported as killed by its policy, with the option that names the call.
+     */
+    @Test
+    void aHelperKilledBySigsysIsReportedAsKilledByItsPolicy() throws Exception {
+        Path image = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        HelperProcess helper = HelperProcess.start("the blk helper", "blk", List.of(),
+                fromJars(JailedLaunch.commandLine(SeccompMode.ENFORCE, line -> {})));
+        int fd = LinuxLibc.open(image.toString(), LinuxLibc.O_RDWR | LinuxLibc.O_CLOEXEC, 0);
+        try {
+            int socket = helper.connect(fd);
+            long pid = JailFixture.javaIn(helper.process()).pid();
+            assertEquals(0, new ProcessBuilder("kill", "-SYS", Long.toString(pid)).start().waitFor());
+            assertTrue(helper.process().waitFor(30, TimeUnit.SECONDS));
+            String fate = helper.fate();
+            assertTrue(fate.startsWith("the blk helper (pid " + helper.pid() + ") was killed by its seccomp policy (SIGSYS)")
+                    && fate.endsWith("run with --sandbox-log to see which"), fate);
+            LinuxLibc.close(socket);
+        } finally {
+            LinuxLibc.close(fd);
+            helper.close();
+        }
+    }
+
     private void serveJailed(SeccompMode mode) throws Exception {
         byte[] disk = new byte[64 * 1024];
         new Random(9).nextBytes(disk);
