@@ -35,6 +35,13 @@ public final class FrontendTestAccess {
             return complete(() -> ring.submit(BlockRing.T_OUT, sector, data.length));
         }
 
+        /** Reads {@code length} bytes at {@code sector}; the data, or null if the status was not OK. */
+        public byte[] read(long sector, int length) throws InterruptedException {
+            fake.memory.write(BlockRing.DATA, new byte[length]);
+            int status = complete(() -> ring.submit(BlockRing.T_IN, sector, length));
+            return status == 0 ? fake.memory.readBytes(BlockRing.DATA, length) : null;
+        }
+
         /** A FLUSH; the status byte. */
         public int flush() throws InterruptedException {
             return complete(() -> ring.submit(BlockRing.T_FLUSH, 0, 0));
