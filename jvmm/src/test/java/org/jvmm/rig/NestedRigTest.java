@@ -5,10 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Properties;
+import java.util.Random;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,9 +25,9 @@ import org.junit.jupiter.api.Test;
  * (L1, QEMU TCG with an AMD CPU that has SVM) whose nested KVM runs the guest kit's Debian kernel as
  * L2, and checks what L2 itself printed on its serial console: the guest kit's /init line
  * {@code JVMM-GUEST-UP cpus=N mem_kb=M kernel=V}, which only a booted kernel with a working
- * userspace can produce. Two more tests run L2 on jvmm's virtio devices: a writable virtio-blk disk the host
- * reads back, a virtio-console ({@code hvc0}) that carries L2's report, and a virtio-net interface to a peer
- * in L1.
+ * userspace can produce. More tests run L2 on jvmm's virtio devices: a writable virtio-blk disk the host
+ * reads back, a virtio-console ({@code hvc0}) that carries L2's report and, in another, L2's interactive shell
+ * driven through jvmm's standard input, and a virtio-net interface to a peer in L1, over a TAP and over passt.
  *
  * <p>The jvmm test runs the jvmm code of this build: the modules the command resolves to from this
  * test's class path (this module's classes and the other modules' jars of the same reactor run) are
@@ -44,6 +49,7 @@ class NestedRigTest {
     private static final Pattern SERVED = Pattern.compile("^RIG-TAP-PEER addr=10\\.0\\.2\\.1 served sha256=([0-9a-f]{64})$");
     /** l1-init's word that the TAP moved into the peer's network namespace, naming it and L1's own. */
     private static final Pattern PEER_NETNS = Pattern.compile("^RIG-TAP-PEER netns=(net:\\[\\d+\\]) l1_netns=(net:\\[\\d+\\]) ready$");
+    private static final Pattern PASST_SERVED = Pattern.compile("^RIG-PASST socket=ready served sha256=([0-9a-f]{64})$");
     private static final Pattern FETCHED = Pattern.compile("RIG-L2-JOB fetched sha256=([0-9a-f]{64})$");
 
     private static Path root;
@@ -138,6 +144,74 @@ class NestedRigTest {
         assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB ping=ok")), "L2 could not ping the peer\n" + RigRuns.tail(out));
         assertEquals(served, sha(out, FETCHED, "L2 never fetched the blob"), "the SHA-256 of the 64 KiB L2 fetched over virtio-net");
         assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+    }
+
+    /**
+     * Issue 3 item 9, "the console carries the shell": L2 boots the guest kit's own /init with {@code console=hvc0}
+     * on jvmm's {@code --console stdio}, so its interactive shell runs on the virtio-console, and with the serial
+     * port's input cut off by jvmm, hvc0 is the only way in. run-rig {@code --console-input} makes jvmm's standard
+     * input a FIFO in L1 and writes one line of commands into it once the shell's prompt has come out (input that
+     * arrived before the port is opened would be dropped by Linux's virtio_console). The answers are ones this test
+     * computes itself: a product of two random numbers, the kit's kernel version, the SHA-256 of a random token;
+     * then {@code poweroff -f} from the shell must end jvmm with exit 0.
+     */
+    @Test
+    void l2ShellOnHvc0AnswersCommandsSentThroughJvmmsStdin() throws Exception {
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
+        Random random = new Random();
+        int a = 1000 + random.nextInt(9000), b = 1000 + random.nextInt(9000);
+        String token = UUID.randomUUID().toString();
+        String kernelVersion = kitProperty("kernel.version");
+        List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(),
+                "--jvmm-args", "--console stdio --sandbox none", "--cmdline", "console=ttyS0 console=hvc0",
+                "--console-input", "echo $((" + a + "*" + b + ")); uname -r; echo -n " + token + " | sha256sum; poweroff -f");
+        assertTrue(out.stream().anyMatch(l -> l.contains(HVC0)), "L2 never enabled the virtio-console hvc0\n" + RigRuns.tail(out));
+        assertTrue(out.stream().anyMatch(l -> l.startsWith("RIG-CONSOLE-INPUT prompt seen")),
+                "the shell's prompt never came out on hvc0\n" + RigRuns.tail(out));
+        // Each answer alone on a line after l1-init's time stamp: the echo of the typed command line holds none of them.
+        assertAnswer(out, Long.toString((long) a * b), "the product the shell computed");
+        assertAnswer(out, kernelVersion, "uname -r");
+        assertAnswer(out, sha256Hex(token) + "  -", "the SHA-256 of the token the shell was sent");
+        assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status after the shell's poweroff -f\n" + RigRuns.tail(out));
+    }
+
+    /**
+     * Issue 3 items 4 and 9, passt with Linux: L2's virtio-net is jvmm's {@code --net passt:SOCKET} on a real
+     * passt in L1 (run-rig {@code --passt}). passt copies the address of L1's template interface (10.0.3.1) and
+     * offers it to L2 over DHCP; L2's busybox udhcpc takes it, and L2 fetches 64 KiB from the gateway passt names,
+     * which passt maps to L1's loopback where httpd serves them. The SHA-256 L2 computed must be the one L1 printed.
+     */
+    @Test
+    void l2GetsAnAddressFromPasstAndFetchesFromL1ThroughIt() throws Exception {
+        RigRuns.require(RigRuns.onPath("passt"), "passt is missing: install passt");
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
+        List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(), "--passt",
+                "--jvmm-args", "--console stdio --sandbox none", "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_PEER=dhcp");
+        String served = sha(out, PASST_SERVED, "L1 never started passt");
+        assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB dhcp addr=10.0.3.1/24 router=10.0.3.2")),
+                "L2 did not get passt's address and gateway by DHCP\n" + RigRuns.tail(out));
+        assertEquals(served, sha(out, FETCHED, "L2 never fetched the blob"), "the SHA-256 of the 64 KiB L2 fetched through passt");
+        assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+    }
+
+    private static void assertAnswer(List<String> out, String answer, String what) {
+        Pattern line = Pattern.compile("^[0-9:.]+ " + Pattern.quote(answer) + "$");
+        assertTrue(out.stream().anyMatch(l -> line.matcher(l).matches()),
+                what + " (" + answer + ") never came back over hvc0\n" + RigRuns.tail(out));
+    }
+
+    private static String kitProperty(String name) throws Exception {
+        Properties properties = new Properties();
+        try (var in = Files.newBufferedReader(kit.resolve("kit.properties"))) {
+            properties.load(in);
+        }
+        String value = properties.getProperty(name);
+        RigRuns.require(value != null, kit.resolve("kit.properties") + " names no " + name + ": run bin/guest-kit");
+        return value;
+    }
+
+    private static String sha256Hex(String text) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 
     private static String sha(List<String> out, Pattern line, String otherwise) {
