@@ -1,8 +1,8 @@
 package org.jvmm.virtio.blk;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -34,36 +34,35 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  * semantics would match, so a writable image takes the JDK's exclusive record lock, with the per-process
  * weakness above, and a read-only image takes none.
  *
+ * <p>On Linux all I/O goes through that one locked descriptor with libc's {@code pread}/{@code pwrite}
+ * straight into the caller's memory, and {@link #descriptor()} hands the descriptor to a device helper
+ * process: SCM_RIGHTS gives the helper the same open file description, so the lock travels with it, jvmm
+ * keeps its own copy for the VM's life (no window in which another VM could take the image), and the
+ * helper {@link #adopt adopts} the descriptor without opening anything.
+ *
  * <p>The size is fixed when the image is opened. Thread-safe: positional reads and writes share no file
  * pointer.
  */
 public final class DiskImage implements AutoCloseable {
 
     private static final int ZERO_CHUNK = 64 * 1024;
-    /** {@code <errno.h>}: the file system cannot punch holes; a read-only file system. */
-    private static final int EOPNOTSUPP = 95, EROFS = 30;
+    /** {@code <errno.h>}: a read-only file system. */
+    private static final int EROFS = 30;
+    /** {@code <fcntl.h>}: the access-mode bits of the file status flags. */
+    private static final int O_ACCMODE = 3;
     private static final boolean LINUX = "Linux".equals(System.getProperty("os.name"));
 
     private final Path path;
-    private final FileChannel channel;
+    private final ImageFile file;
     private final boolean readOnly;
     private final long size;
-    /**
-     * On Linux, the libc descriptor that holds the OFD lock and punches holes (fallocate); it stays open
-     * until {@link #close()}. -1 elsewhere.
-     */
-    private final int fd;
-    /** Elsewhere, the JDK record lock of a writable image; null on Linux and for read-only images. */
-    private final FileLock recordLock;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private DiskImage(Path path, FileChannel channel, boolean readOnly, int fd, FileLock recordLock) throws IOException {
+    private DiskImage(Path path, ImageFile file, boolean readOnly, long size) {
         this.path = path;
-        this.channel = channel;
+        this.file = file;
         this.readOnly = readOnly;
-        this.fd = fd;
-        this.recordLock = recordLock;
-        this.size = channel.size();
+        this.size = size;
     }
 
     /**
@@ -78,6 +77,42 @@ public final class DiskImage implements AutoCloseable {
         return LINUX ? openWithOfdLock(path, readOnly) : openWithRecordLock(path, readOnly);
     }
 
+    /**
+     * Takes over {@code fd}, an image descriptor handed to this process (a helper's), and locks it like
+     * {@link #open}: if the descriptor shares the open file description that jvmm locked, the lock is
+     * already this descriptor's and taking it again changes nothing; an unlocked descriptor gets the lock
+     * here, or the image is refused if another user holds it. {@code path} only names the image in messages
+     * and in {@link #path()}. Linux only. The descriptor is closed if this fails.
+     *
+     * @throws ConfigurationException if the descriptor is not open for what {@code readOnly} asks, or locked
+     */
+    public static DiskImage adopt(int fd, Path path, boolean readOnly) {
+        if (!LINUX) {
+            throw new ConfigurationException("Handing a disk image over as a descriptor needs Linux: use --sandbox=none here.");
+        }
+        try {
+            int mode;
+            try {
+                mode = LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0) & O_ACCMODE;
+            } catch (SysException e) {
+                throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is not open (" + e.errnoName() + "): hand over an open image descriptor.", e);
+            }
+            if (!readOnly && mode == LinuxLibc.O_RDONLY) {
+                throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open read-only: pass --ro or hand over a read-write descriptor.");
+            }
+            lock(fd, path, readOnly);
+            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, LinuxLibc.fstatSize(fd));
+        } catch (RuntimeException e) {
+            LinuxLibc.close(fd);
+            throw e;
+        }
+    }
+
+    /** An image on {@code fd} whose libc calls are {@code calls}: for tests of the I/O loops. */
+    static DiskImage onDescriptor(int fd, Path path, boolean readOnly, long size, FileCalls calls) {
+        return new DiskImage(path, new DescriptorFile(fd, path.toString(), calls), readOnly, size);
+    }
+
     private static DiskImage openWithOfdLock(Path path, boolean readOnly) {
         int fd;
         try {
@@ -85,30 +120,23 @@ public final class DiskImage implements AutoCloseable {
         } catch (SysException e) {
             throw openFailure(path, readOnly, e.errno(), e);
         }
-        FileChannel channel = null;
         try {
-            try {
-                LinuxLibc.fcntlLock(fd, LinuxLibc.F_OFD_SETLK, readOnly ? LinuxLibc.F_RDLCK : LinuxLibc.F_WRLCK, 0, 0);
-            } catch (SysException e) {
-                if (e.errno() == Errno.EAGAIN || e.errno() == Errno.EACCES) throw locked(path, readOnly);
-                throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
-                        + "): keep disk images on a file system that supports locks.", e);
-            }
-            // The JDK reads and writes through a channel; /proc/self/fd names the very file the locked
-            // descriptor has open, so no rename can slip a different file in between. The channel's own
-            // open file description holds no lock, and closing it cannot drop the OFD lock.
-            Path self = Path.of("/proc/self/fd/" + fd);
-            channel = readOnly ? FileChannel.open(self, StandardOpenOption.READ)
-                    : FileChannel.open(self, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            return new DiskImage(path, channel, readOnly, fd, null);
-        } catch (IOException e) {
-            if (channel != null) closeQuietly(channel);
-            LinuxLibc.close(fd);
-            throw openFailure(path, readOnly, e);
+            lock(fd, path, readOnly);
+            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, LinuxLibc.fstatSize(fd));
         } catch (RuntimeException e) {
-            if (channel != null) closeQuietly(channel);
             LinuxLibc.close(fd);
             throw e;
+        }
+    }
+
+    /** Takes the image's OFD lock on {@code fd}: shared for a read-only image, exclusive otherwise. */
+    private static void lock(int fd, Path path, boolean readOnly) {
+        try {
+            LinuxLibc.fcntlLock(fd, LinuxLibc.F_OFD_SETLK, readOnly ? LinuxLibc.F_RDLCK : LinuxLibc.F_WRLCK, 0, 0);
+        } catch (SysException e) {
+            if (e.errno() == Errno.EAGAIN || e.errno() == Errno.EACCES) throw locked(path, readOnly);
+            throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
+                    + "): keep disk images on a file system that supports locks.", e);
         }
     }
 
@@ -120,8 +148,8 @@ public final class DiskImage implements AutoCloseable {
         } catch (IOException e) {
             throw openFailure(path, readOnly, e);
         }
+        FileLock lock = null;
         try {
-            FileLock lock = null;
             if (!readOnly) {
                 try {
                     lock = channel.tryLock();
@@ -130,13 +158,13 @@ public final class DiskImage implements AutoCloseable {
                 }
                 if (lock == null) throw locked(path, false);
             }
-            return new DiskImage(path, channel, readOnly, -1, lock);
+            return new DiskImage(path, new ChannelFile(channel, lock, path.toString()), readOnly, channel.size());
         } catch (IOException e) {
-            closeQuietly(channel);
+            new ChannelFile(channel, lock, path.toString()).close();
             throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
                     + "): keep disk images on a file system that supports locks.", e);
         } catch (RuntimeException e) {
-            closeQuietly(channel);
+            new ChannelFile(channel, lock, path.toString()).close();
             throw e;
         }
     }
@@ -183,26 +211,28 @@ public final class DiskImage implements AutoCloseable {
         return size;
     }
 
+    /**
+     * The libc descriptor that holds the image and its lock, to hand to a device helper process (SCM_RIGHTS
+     * shares the open file description, and with it the lock); it stays this image's, open until
+     * {@link #close()}. -1 where images are not opened through libc (macOS).
+     */
+    public int descriptor() {
+        return file instanceof DescriptorFile d ? d.fd() : -1;
+    }
+
     /** Fills {@code dst} from the image at {@code position}; a short file is an error. */
     public void read(long position, MemorySegment dst) throws IOException {
-        ByteBuffer buf = dst.asByteBuffer();
-        while (buf.hasRemaining()) {
-            int n = channel.read(buf, position + buf.position());
-            if (n < 0) throw new IOException(path + " ended at " + (position + buf.position()));
-        }
+        file.read(position, dst);
     }
 
     /** Writes all of {@code src} to the image at {@code position}. */
     public void write(long position, MemorySegment src) throws IOException {
-        ByteBuffer buf = src.asByteBuffer();
-        while (buf.hasRemaining()) {
-            channel.write(buf, position + buf.position());
-        }
+        file.write(position, src);
     }
 
     /** Makes written data durable: {@code fdatasync}. */
     public void flush() throws IOException {
-        channel.force(false);
+        file.flush();
     }
 
     /**
@@ -210,19 +240,15 @@ public final class DiskImage implements AutoCloseable {
      * left alone, so holes in a sparse image stay holes.
      */
     public void writeZeroes(long position, long length) throws IOException {
-        ByteBuffer current = ByteBuffer.allocate(ZERO_CHUNK);
-        ByteBuffer zeroes = ByteBuffer.allocate(ZERO_CHUNK);
-        for (long done = 0; done < length; ) {
-            int n = (int) Math.min(ZERO_CHUNK, length - done);
-            current.clear().limit(n);
-            while (current.hasRemaining()) {
-                if (channel.read(current, position + done + current.position()) < 0) break;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment current = a.allocate(ZERO_CHUNK);
+            MemorySegment zeroes = a.allocate(ZERO_CHUNK); // allocate zero-fills
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(ZERO_CHUNK, length - done);
+                file.read(position + done, current.asSlice(0, n));
+                if (current.asSlice(0, n).mismatch(zeroes.asSlice(0, n)) >= 0) file.write(position + done, zeroes.asSlice(0, n));
+                done += n;
             }
-            if (!isZero(current.array(), current.position())) {
-                zeroes.clear().limit(n);
-                while (zeroes.hasRemaining()) channel.write(zeroes, position + done + zeroes.position());
-            }
-            done += n;
         }
     }
 
@@ -235,42 +261,14 @@ public final class DiskImage implements AutoCloseable {
      */
     public void discard(long position, long length) throws IOException {
         if (length == 0) return; // fallocate refuses an empty range (EINVAL); there is nothing to do
-        if (fd >= 0 && !readOnly) {
-            try {
-                LinuxLibc.fallocate(fd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, position, length);
-                return;
-            } catch (SysException e) {
-                if (e.errno() != EOPNOTSUPP) throw new IOException(e.getMessage(), e);
-            }
-        }
+        if (!readOnly && file.punchHole(position, length)) return;
         writeZeroes(position, length);
     }
 
-    private static boolean isZero(byte[] bytes, int length) {
-        for (int i = 0; i < length; i++) if (bytes[i] != 0) return false;
-        return true;
-    }
-
-    /** Closes the image and releases its lock; a second call does nothing. */
+    /** Closes the image and releases its lock (once no helper holds a copy of the descriptor); a second call does nothing. */
     @Override
     public void close() {
         // Twice closing a descriptor number could close whatever file reused it meanwhile.
-        if (!closed.compareAndSet(false, true)) return;
-        try {
-            if (recordLock != null) recordLock.release();
-        } catch (IOException ignored) {
-            // closing the channel releases it anyway
-        }
-        closeQuietly(channel);
-        // The last descriptor of the locked open file description: closing it releases the OFD lock.
-        if (fd >= 0) LinuxLibc.close(fd);
-    }
-
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // nothing left to do with a descriptor that will not close
-        }
+        if (closed.compareAndSet(false, true)) file.close();
     }
 }

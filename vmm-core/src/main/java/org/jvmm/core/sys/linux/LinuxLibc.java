@@ -168,6 +168,7 @@ public final class LinuxLibc {
         static final MethodHandle WRITE = linkErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         static final MethodHandle PREAD = linkErrno("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         static final MethodHandle PWRITE = linkErrno("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle FDATASYNC = linkErrno("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         static final MethodHandle FTRUNCATE = linkErrno("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         static final MethodHandle FSTAT = linkErrno("fstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle FALLOCATE = linkErrno("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
@@ -254,6 +255,19 @@ public final class LinuxLibc {
         try {
             return check((long) Files.PWRITE.invokeExact(st, fd, buffer, buffer.byteSize(), offset), st,
                     "pwrite fd " + fd + " at " + offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code <unistd.h> fdatasync}: makes the data written through {@code fd} durable, with the metadata
+     * needed to read it back (the size) but not the rest (timestamps).
+     */
+    public static void fdatasync(int fd) {
+        MemorySegment st = state();
+        try {
+            check((int) Files.FDATASYNC.invokeExact(st, fd), st, "fdatasync fd " + fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
