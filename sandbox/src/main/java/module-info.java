@@ -8,4 +8,5 @@ module org.jvmm.sandbox {
     exports org.jvmm.sandbox.frontend;
     exports org.jvmm.sandbox.vhost;
     exports org.jvmm.sandbox.jail;
+    exports org.jvmm.sandbox.peer;
 }

@@ -34,6 +34,15 @@ public record DeviceShape(int deviceType, String name, int queueCount, int maxQu
         return new DeviceShape(1, name, 2, 256, 10);
     }
 
+    /**
+     * virtio-fs (§5.11): the high-priority queue and {@code requestQueues} request queues; {@code tag[36]} and
+     * {@code num_request_queues} are 40 bytes, which the front-end supplies (vhost-user file-system back-ends
+     * such as virtiofsd leave the configuration space to it, as QEMU's vhost-user-fs does).
+     */
+    public static DeviceShape fs(String name, int requestQueues) {
+        return new DeviceShape(26, name, 1 + requestQueues, 256, 40);
+    }
+
     /** virtio-console (§5.3), one port: receive and transmit queues; cols, rows, max_nr_ports, emerg_wr are 12 bytes. */
     public static DeviceShape console(String name) {
         return new DeviceShape(3, name, 2, 256, 12);

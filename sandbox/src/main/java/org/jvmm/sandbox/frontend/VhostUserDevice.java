@@ -91,6 +91,8 @@ public final class VhostUserDevice implements VirtioDevice {
     private final long backendFeatures;
     private final long protocolFeatures;
     private final byte[] config;
+    /** The configuration space is the front-end's: never fetched from nor written to the back-end. */
+    private final boolean configIsOwn;
     private final Object lostLock = new Object();
     /** Held while a notification is dispatched to {@link #active}, and while a reset retires it. */
     private final Object notifyLock = new Object();
@@ -111,10 +113,25 @@ public final class VhostUserDevice implements VirtioDevice {
      */
     public static VhostUserDevice connect(DeviceShape shape, int socket, BackendPeer peer, Consumer<String> onLost,
                                           int replyTimeoutMillis) {
-        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost);
+        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, null);
     }
 
-    private VhostUserDevice(DeviceShape shape, VhostUserConnection connection, BackendPeer peer, Consumer<String> onLost) {
+    /**
+     * As {@link #connect(DeviceShape, int, BackendPeer, Consumer, int)}, for a device whose configuration
+     * space is the front-end's own ({@code ownConfig}, {@code shape.configSize()} bytes): it is neither
+     * fetched with GET_CONFIG nor sent with SET_CONFIG. virtio-fs is such a device: its tag names the
+     * share in this VM, and virtiofsd does not know it.
+     */
+    public static VhostUserDevice connect(DeviceShape shape, int socket, BackendPeer peer, Consumer<String> onLost,
+                                          int replyTimeoutMillis, byte[] ownConfig) {
+        if (ownConfig.length != shape.configSize()) {
+            throw new IllegalArgumentException(ownConfig.length + " configuration bytes for a " + shape.configSize() + "-byte space");
+        }
+        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, ownConfig.clone());
+    }
+
+    private VhostUserDevice(DeviceShape shape, VhostUserConnection connection, BackendPeer peer, Consumer<String> onLost,
+                            byte[] ownConfig) {
         this.shape = shape;
         this.connection = connection;
         this.peer = peer;
@@ -145,7 +162,9 @@ public final class VhostUserDevice implements VirtioDevice {
                     throw new VhostUserProtocolException("the back-end has " + queues + " queues, " + shape.queueCount() + " needed");
                 }
             }
-            if (has(protocol, VhostUserBackend.PF_CONFIG) && shape.configSize() > 0) {
+            if (ownConfig != null) {
+                space = ownConfig;
+            } else if (has(protocol, VhostUserBackend.PF_CONFIG) && shape.configSize() > 0) {
                 Config c = (Config) connection.call(VhostUserRequest.GET_CONFIG,
                         new Config(0, 0, new byte[shape.configSize()]), shape.configSize());
                 if (c.offset() != 0) throw new VhostUserProtocolException("GET_CONFIG reply for offset " + c.offset() + ", 0 asked for");
@@ -162,6 +181,7 @@ public final class VhostUserDevice implements VirtioDevice {
         this.backendFeatures = features;
         this.protocolFeatures = protocol;
         this.config = space;
+        this.configIsOwn = ownConfig != null;
         this.notifications = Thread.ofPlatform().daemon().name(shape.name() + "-vhost-irq").unstarted(this::serveNotifications);
         notifications.start();
     }
@@ -190,7 +210,7 @@ public final class VhostUserDevice implements VirtioDevice {
             data[i] = (byte) (value >>> (8 * i));
             config[offset + i] = data[i];
         }
-        if (lost != null || !has(protocolFeatures, VhostUserBackend.PF_CONFIG)) return;
+        if (lost != null || configIsOwn || !has(protocolFeatures, VhostUserBackend.PF_CONFIG)) return;
         try {
             connection.send(VhostUserRequest.SET_CONFIG, new Config(offset, 0, data));
         } catch (VhostUserProtocolException e) {
