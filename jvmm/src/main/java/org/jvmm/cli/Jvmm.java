@@ -103,6 +103,16 @@ public final class Jvmm implements Callable<Integer> {
                     + " pty (prints the pseudo-terminal to attach to) or none (default: ${DEFAULT-VALUE}).")
     String console = "none";
 
+    @Option(names = "--vhost-user-blk", paramLabel = "SOCKET",
+            description = "A virtio-blk disk served by the vhost-user back-end listening on SOCKET (qemu-storage-daemon's"
+                    + " vhost-user-blk export, for one), after the other devices. Repeatable.")
+    List<String> vhostUserBlks = new ArrayList<>();
+
+    @Option(names = "--fs", paramLabel = "TAG:DIR",
+            description = "Share the host directory DIR as a virtio-fs device served by virtiofsd (which jvmm starts in its"
+                    + " namespace sandbox); the guest mounts it with mount -t virtiofs TAG /mnt. Repeatable.")
+    List<String> shares = new ArrayList<>();
+
     @Option(names = "--sandbox", paramLabel = "MODE",
             description = "Where the virtio devices run: process (each in its own helper process behind vhost-user;"
                     + " the default on Linux) or none (inside jvmm; the default elsewhere).")
@@ -230,12 +240,12 @@ public final class Jvmm implements Callable<Integer> {
                 ? JailedLaunch.commandLine(sandboxLog ? SeccompMode.LOG : SeccompMode.ENFORCE, line -> stderr.println("jvmm: " + line))
                 : HelperCommand::command;
         MachineExtension virtio = VirtioOptions.devices(platform, disks, nets, console, consoleIn, guestOut, stderr, closeAfter,
-                where, onHelperLost, helperCommandLine);
+                where, onHelperLost, helperCommandLine, vhostUserBlks, shares);
         // With a virtio console on stdio the keyboard is its own; the serial console then only prints.
         InputStream serialIn = console.equals("stdio") ? InputStream.nullInputStream() : consoleIn;
         String kernelCmdline = o.cmdline();
         if (virtioCmdline && virtio != null) {
-            int count = disks.size() + nets.size() + (console.equals("none") ? 0 : 1);
+            int count = disks.size() + nets.size() + (console.equals("none") ? 0 : 1) + vhostUserBlks.size() + shares.size();
             kernelCmdline = (kernelCmdline + " " + VirtioOptions.cmdline(platform.virtioMmioSlots(), count)).strip();
         }
         Machine.Builder builder = Machine.builder(platform)

@@ -15,6 +15,9 @@ import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.sandbox.HelperCommand;
 import org.jvmm.sandbox.Sandbox;
 import org.jvmm.sandbox.SandboxedDevices;
+import org.jvmm.sandbox.peer.FsTag;
+import org.jvmm.sandbox.peer.PeerDevices;
+import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.core.run.MachineExtension;
 import org.jvmm.virtio.VirtioMmioDevices;
 import org.jvmm.virtio.net.DatagramSocketBackend;
@@ -24,8 +27,10 @@ import org.jvmm.virtio.net.StreamSocketBackend;
 import org.jvmm.virtio.net.TapBackend;
 
 /**
- * The {@code --disk}, {@code --net} and {@code --console} options turned into virtio devices in the
- * platform's virtio-mmio slots, in that order (disks first, so the first disk is {@code vda}).
+ * The {@code --disk}, {@code --net}, {@code --console}, {@code --vhost-user-blk} and {@code --fs} options
+ * turned into virtio devices in the platform's virtio-mmio slots, in that order (disks first, so the first
+ * disk is {@code vda}). The last two are served by vhost-user back-ends jvmm did not write (an existing
+ * socket's, and virtiofsd's), whatever {@code --sandbox} says.
  */
 final class VirtioOptions {
 
@@ -65,6 +70,17 @@ final class VirtioOptions {
                 case "passt" -> StreamSocketBackend.connect(target);
                 default -> DatagramSocketBackend.connect(target);
             };
+        }
+    }
+
+    /** A {@code --fs TAG:DIR} value: the tag the guest mounts, and the host directory it shares. */
+    record Share(FsTag tag, Path dir) {
+        static Share parse(String spec) {
+            int colon = spec.indexOf(':');
+            if (colon < 0 || colon == spec.length() - 1) {
+                throw new ConfigurationException("Bad --fs '" + spec + "': give TAG:DIR, as in --fs share:/srv/data.");
+            }
+            return new Share(new FsTag(spec.substring(0, colon)), Path.of(spec.substring(colon + 1)));
         }
     }
 
@@ -108,26 +124,31 @@ final class VirtioOptions {
      * @param sandbox    where the devices run: in helper processes or in jvmm
      * @param onHelperLost told, with the log line, when a helper is lost
      * @param helperCommandLine how helpers are launched (a jail's wrapper, or the plain command)
+     * @param vhostUserBlks the {@code --vhost-user-blk} sockets
+     * @param shares     the {@code --fs TAG:DIR} values
      */
     static MachineExtension devices(Platform platform, List<String> disks, List<String> nets, String console,
                                      InputStream consoleIn, OutputStream consoleOut, PrintStream stderr,
                                      List<AutoCloseable> closeLater, Sandbox sandbox, Consumer<String> onHelperLost,
-                                     Function<HelperCommand, List<String>> helperCommandLine) {
+                                     Function<HelperCommand, List<String>> helperCommandLine,
+                                     List<String> vhostUserBlks, List<String> shares) {
         List<Disk> parsedDisks = disks.stream().map(Disk::parse).toList();
         List<Net> parsedNets = nets.stream().map(Net::parse).toList();
+        List<Share> parsedShares = shares.stream().map(Share::parse).toList();
         if (!List.of("none", "stdio", "pty").contains(console)) {
             throw new ConfigurationException("Bad --console '" + console + "': give stdio, pty or none.");
         }
-        if (parsedDisks.isEmpty() && parsedNets.isEmpty() && console.equals("none")) return null;
+        int wanted = parsedDisks.size() + parsedNets.size() + (console.equals("none") ? 0 : 1) + vhostUserBlks.size() + parsedShares.size();
+        if (wanted == 0) return null;
         VirtioMmioSlots slots = platform.virtioMmioSlots();
-        int wanted = parsedDisks.size() + parsedNets.size() + (console.equals("none") ? 0 : 1);
         if (wanted > slots.irqs().size()) {
             throw new ConfigurationException("Too many virtio devices: " + platform.arch() + " has room for "
-                    + slots.irqs().size() + ", so remove some --disk or --net options.");
+                    + slots.irqs().size() + ", so remove some --disk, --net, --vhost-user-blk or --fs options.");
         }
         // With --sandbox=process each add launches the device's helper at once, so the helper JVMs start in
         // parallel; open() then waits for them and completes their handshakes.
         SandboxedDevices set = new SandboxedDevices(sandbox, onHelperLost, helperCommandLine);
+        PeerDevices peers = new PeerDevices(onHelperLost);
         try {
             for (Disk d : parsedDisks) set.block(d.file(), d.readOnly());
             for (Net n : parsedNets) set.net(n.open(), n.mac());
@@ -141,16 +162,27 @@ final class VirtioOptions {
                 }
                 default -> {}
             }
+            for (String socket : vhostUserBlks) peers.vhostUserBlock(Path.of(socket));
+            for (Share s : parsedShares) peers.fs(s.tag(), s.dir()); // virtiofsd starts now, in parallel too
         } catch (RuntimeException e) {
             set.discard(); // the devices and helpers added so far, so no helper or lock is left behind
+            peers.discard();
             throw e;
         }
         // Opened when the machine attaches its devices, after the hypervisor, guest memory and the VM are set
         // up: the helpers start meanwhile. A machine that fails before that releases them with closeLater.
         closeLater.add(set::discard);
+        closeLater.add(peers::discard);
         return (vm, mmio, closeDevicesLater) -> {
             VirtioMmioDevices devices = new VirtioMmioDevices(slots.base(), slots.slotSize(), slots.irqs(), EventFd::new);
-            set.open().forEach(devices::add);
+            List<VirtioDevice> opened = new ArrayList<>(set.open());
+            try {
+                opened.addAll(peers.open());
+            } catch (RuntimeException e) {
+                opened.forEach(VirtioDevice::close);
+                throw e;
+            }
+            opened.forEach(devices::add);
             return devices.attach(vm, mmio, closeDevicesLater);
         };
     }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code --disk}, {@code --net} and {@code --console}, run in-process on the fake platform as JvmmTest does. */
+/** {@code --disk}, {@code --net}, {@code --console}, {@code --fs} and {@code --vhost-user-blk}, run in-process on the fake platform as JvmmTest does. */
 @Timeout(30)
 class VirtioOptionsTest {
 
@@ -131,6 +131,32 @@ class VirtioOptionsTest {
     @Test
     void aBadMacIsOneSentence() {
         assertOneSentence(devices("--net", "passt:/nowhere,mac=01:00:5e:00:00:01"), "Bad MAC address");
+    }
+
+    @Test
+    void anFsShareIsAVirtioFsDeviceServedByVirtiofsdAfterTheOtherDevices() throws IOException {
+        boolean present = Files.isExecutable(Path.of("/usr/libexec/virtiofsd")) || Files.isExecutable(Path.of("/usr/lib/qemu/virtiofsd"));
+        if (Boolean.getBoolean("jvmm.requireAll")) assertTrue(present, "virtiofsd (apt-get install qemu-system-common or virtiofsd)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(present, "virtiofsd is not installed");
+        Path share = Files.createDirectory(dir.resolve("share"));
+        // The device is opened when the machine attaches it: a real handshake with virtiofsd, tag and all.
+        Result r = devices("--sandbox", "none", "--disk", disk + ",ro", "--fs", "share:" + share, "--virtio-cmdline");
+        assertEquals(0, r.status(), r.toString());
+        assertEquals("""
+                cmdline virtio_mmio.device=0x1000@0x10000000:5 virtio_mmio.device=0x1000@0x10001000:6
+                virtio-mmio 0x10000000 irq 5 id 2
+                virtio-mmio 0x10001000 irq 6 id 26
+                """, r.out());
+    }
+
+    @Test
+    void badFsAndVhostUserOptionsAreOneSentence() throws IOException {
+        assertOneSentence(devices("--fs", "share"), "Bad --fs 'share': give TAG:DIR");
+        assertOneSentence(devices("--fs", "share:"), "Bad --fs 'share:': give TAG:DIR");
+        assertOneSentence(devices("--fs", ":" + dir), "Bad virtio-fs tag '': give 1 to 36 bytes without NUL");
+        assertOneSentence(devices("--fs", "t".repeat(37) + ":" + dir), "Bad virtio-fs tag '" + "t".repeat(37) + "'");
+        assertOneSentence(devices("--sandbox", "none", "--fs", "share:" + disk), "The directory to share, " + disk + ", is not a directory");
+        assertOneSentence(devices("--vhost-user-blk", dir.resolve("nope.sock").toString()), "No vhost-user socket at " + dir.resolve("nope.sock"));
     }
 
     @Test

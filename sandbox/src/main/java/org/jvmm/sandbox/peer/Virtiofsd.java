@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -66,13 +65,14 @@ public final class Virtiofsd implements BackendPeer {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
             if (!dir.isEmpty()) places.add(Path.of(dir, "virtiofsd"));
         }
-        return find(places).orElseThrow(() -> new ConfigurationException(
-                "--fs needs virtiofsd, which is not installed: apt-get install virtiofsd (Debian 13 and later) or qemu-system-common (Debian 12)."));
+        return find(places);
     }
 
-    /** The first executable of {@code places}. */
-    static Optional<Path> find(List<Path> places) {
-        return places.stream().filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst();
+    /** The first executable of {@code places}, or the one sentence saying how to install virtiofsd. */
+    static Path find(List<Path> places) {
+        return places.stream().filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst()
+                .orElseThrow(() -> new ConfigurationException("--fs needs virtiofsd, which is not installed:"
+                        + " apt-get install virtiofsd (Debian 13 and later) or qemu-system-common (Debian 12)."));
     }
 
     /**

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.Optional;
 import org.jvmm.core.ConfigurationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,12 +29,14 @@ class VirtiofsdTest {
     }
 
     @Test
-    void theFirstExecutablePlaceWins() throws Exception {
+    void theFirstExecutablePlaceWinsAndNoneIsOneSentenceSayingWhatToInstall() throws Exception {
         Path plain = Files.writeString(dir.resolve("plain"), "not executable");
         Path tool = Files.writeString(dir.resolve("virtiofsd"), "#!/bin/sh\n");
         Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwxr-xr-x"));
-        assertEquals(Optional.of(tool), Virtiofsd.find(List.of(dir.resolve("missing"), plain, dir, tool)));
-        assertEquals(Optional.empty(), Virtiofsd.find(List.of(dir.resolve("missing"), plain)));
+        assertEquals(tool, Virtiofsd.find(List.of(dir.resolve("missing"), plain, dir, tool)));
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> Virtiofsd.find(List.of(dir.resolve("missing"), plain)));
+        assertEquals("--fs needs virtiofsd, which is not installed: apt-get install virtiofsd (Debian 13 and later)"
+                + " or qemu-system-common (Debian 12).", e.getMessage());
     }
 
     @Test
