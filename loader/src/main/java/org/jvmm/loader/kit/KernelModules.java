@@ -59,12 +59,14 @@ public record KernelModules(String kernelVersion, List<String> builtIn, List<Mod
         }
     }
 
-    /** The drivers the jvmm guest needs: the virtio-mmio transport, its devices, and ext4 with its crc32c. */
+    /** The drivers the jvmm guest needs: the virtio-mmio transport, its devices (virtio-fs too), and ext4 with its crc32c. */
     public static final List<Wanted> GUEST_DRIVERS = List.of(
             new Wanted("virtio_mmio", "CONFIG_VIRTIO_MMIO"),
             new Wanted("virtio_blk", "CONFIG_VIRTIO_BLK"),
             new Wanted("virtio_net", "CONFIG_VIRTIO_NET"),
             new Wanted("virtio_console", "CONFIG_VIRTIO_CONSOLE"),
+            // virtio-fs (jvmm --fs TAG:DIR): mount -t virtiofs TAG DIR; pulls in fuse.
+            new Wanted("virtiofs", "CONFIG_VIRTIO_FS"),
             new Wanted("ext4", "CONFIG_EXT4_FS"),
             // ext4's soft dependency: metadata checksums need a crc32c, which ext4 requests at mount time.
             new Wanted("crc32c_generic", "CONFIG_CRYPTO_CRC32C"));

@@ -98,7 +98,7 @@ class GuestKitTest {
         }
         assertTrue(entry("dev/console").matches("crw------- +1 root +root +5, +1 .*"), entry("dev/console"));
         // Debian's kernels build these drivers as modules; a kernel with them built in needs none of them.
-        for (String module : List.of("virtio_mmio", "virtio_blk", "virtio_net", "virtio_console", "ext4")) {
+        for (String module : List.of("virtio_mmio", "virtio_blk", "virtio_net", "virtio_console", "virtiofs", "ext4")) {
             assertTrue(kit.modules().contains(module) ^ kit.builtIn().contains(module), module);
         }
         for (String module : kit.modules()) {
@@ -113,6 +113,8 @@ class GuestKitTest {
         assertBefore("virtio_ring", "virtio");
         assertBefore("virtio", "virtio_mmio");
         for (String device : List.of("virtio_blk", "virtio_net", "virtio_console")) assertBefore("virtio", device);
+        assertBefore("virtio", "virtiofs");
+        assertBefore("fuse", "virtiofs");
         assertBefore("failover", "net_failover");
         assertBefore("net_failover", "virtio_net");
         for (String dep : List.of("jbd2", "mbcache", "crc16")) assertBefore(dep, "ext4");
