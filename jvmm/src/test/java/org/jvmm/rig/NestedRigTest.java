@@ -51,6 +51,10 @@ class NestedRigTest {
     private static final Pattern PEER_NETNS = Pattern.compile("^RIG-TAP-PEER netns=(net:\\[\\d+\\]) l1_netns=(net:\\[\\d+\\]) ready$");
     private static final Pattern PASST_SERVED = Pattern.compile("^RIG-PASST socket=ready served sha256=([0-9a-f]{64})$");
     private static final Pattern FETCHED = Pattern.compile("RIG-L2-JOB fetched sha256=([0-9a-f]{64})$");
+    /** l1-init's line for the random line it put in the directory jvmm shares (run-rig --fs-share), and for what it found after. */
+    private static final Pattern FS_PUT = Pattern.compile("^RIG-FS-SHARE put from-l1.txt=(from L1 [0-9a-f]{16})$");
+    private static final Pattern FS_FOUND = Pattern.compile("^RIG-FS-SHARE found from-l2.txt=(.*)$");
+    private static final Pattern FS_READ = Pattern.compile("RIG-L2-JOB fs read=(.*)$");
 
     private static Path root;
     /** The guest kit directory; -Djvmm.rigGuest=DIR points the rig at another one. */
@@ -144,6 +148,24 @@ class NestedRigTest {
         assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB ping=ok")), "L2 could not ping the peer\n" + RigRuns.tail(out));
         assertEquals(served, sha(out, FETCHED, "L2 never fetched the blob"), "the SHA-256 of the 64 KiB L2 fetched over virtio-net");
         assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+    }
+
+    /**
+     * Issue 4 item 8c, virtio-fs from Linux: jvmm in L1 shares a directory of L1 with L2 ({@code --fs rigshare:DIR},
+     * run-rig {@code --fs-share}), served by a real virtiofsd in L1 behind jvmm's vhost-user front-end. L1 put a
+     * random line in from-l1.txt; L2's Linux virtio-fs driver ({@code l2-disk-job} with RIG_FS) mounts the share,
+     * prints that line through hvc0 and writes from-l2.txt quoting it, which L1 finds in the directory after the run.
+     */
+    @Test
+    void l2MountsAVirtiofsShareOfL1ServedByVirtiofsd() throws Exception {
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
+        List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(), "--fs-share",
+                "--jvmm-args", "--console stdio", "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_FS=rigshare");
+        String put = sha(out, FS_PUT, "L1 never put its file in the shared directory");
+        assertEquals(put, sha(out, FS_READ, "L2 never read the shared file (mount -t virtiofs rigshare)"), "what L2 read through virtio-fs");
+        assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB fs wrote=/from-l2.txt")), "L2 could not write to the share\n" + RigRuns.tail(out));
+        assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+        assertEquals("L2 read: " + put, sha(out, FS_FOUND, "L1 never looked for L2's file"), "the file L2 wrote, as L1 found it in the directory");
     }
 
     /**
