@@ -159,7 +159,7 @@ class NestedRigTest {
     @Test
     void l2MountsAVirtiofsShareOfL1ServedByVirtiofsd() throws Exception {
         Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
-        List<String> out = runRigAllowingOneL1Crash("--payload", "jvmm", "--modules", modules.toString(), "--fs-share",
+        List<String> out = runRig("--payload", "jvmm", "--modules", modules.toString(), "--fs-share",
                 "--jvmm-args", "--console stdio", "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_FS=rigshare");
         String put = sha(out, FS_PUT, "L1 never put its file in the shared directory");
         assertEquals(put, sha(out, FS_READ, "L2 never read the shared file (mount -t virtiofs rigshare)"), "what L2 read through virtio-fs");
