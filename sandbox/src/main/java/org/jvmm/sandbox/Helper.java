@@ -191,10 +191,11 @@ public final class Helper {
     private static VirtioDevice device(Options o, int handed) {
         return switch (o.kind) {
             case "blk" -> {
-                // A received or inherited descriptor is reached through /proc/self/fd, which names that very open file.
+                // A received or inherited descriptor is used as it is: no reopen, and the OFD lock jvmm took on
+                // its open file description is already this descriptor's (adopt takes it if jvmm did not).
                 int fd = handed >= 0 ? handed : o.diskFd;
-                DiskImage image = DiskImage.open(o.diskPath != null ? Path.of(o.diskPath) : Path.of("/proc/self/fd/" + fd), o.readOnly);
-                if (handed >= 0) LinuxLibc.close(handed); // the image holds its own descriptors of the file
+                DiskImage image = o.diskPath != null ? DiskImage.open(Path.of(o.diskPath), o.readOnly)
+                        : DiskImage.adopt(fd, Path.of("disk-fd-" + fd), o.readOnly);
                 yield o.id == null ? new VirtioBlock(image) : new VirtioBlock(image, o.id);
             }
             case "net" -> new VirtioNet(netBackend(o.netKind, handed), MacAddress.parse(o.mac));

@@ -10,8 +10,6 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
-import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.frontend.BackendPeer;
 import org.jvmm.sandbox.frontend.DeviceShape;
 import org.jvmm.sandbox.frontend.VhostUserDevice;
@@ -75,19 +73,19 @@ public final class SandboxedDevices {
     /** A virtio-blk disk on the raw image {@code image}. */
     public SandboxedDevices block(Path image, boolean readOnly) {
         if (sandbox == Sandbox.NONE) return add(new VirtioBlock(DiskImage.open(image, readOnly)));
-        // Opened once here for its checks and their one-sentence errors (missing, not writable, locked);
-        // the helper then locks the descriptor it is given, so this copy must be closed first.
-        DiskImage.open(image, readOnly).close();
-        int fd;
-        try {
-            fd = LinuxLibc.open(image.toString(), (readOnly ? LinuxLibc.O_RDONLY : LinuxLibc.O_RDWR) | LinuxLibc.O_CLOEXEC, 0);
-        } catch (SysException e) {
-            throw new ConfigurationException("Disk image " + image + " cannot be opened (" + e.errnoName() + "): check the --disk path.");
+        // Opened and locked here, and kept open for the VM's life: the helper gets this very descriptor, whose
+        // open file description holds the lock, so no other VM can take the image before, while or after the
+        // helper starts, and the helper does its I/O on it without opening anything.
+        DiskImage disk = DiskImage.open(image, readOnly);
+        if (disk.descriptor() < 0) {
+            disk.close();
+            throw new ConfigurationException("Sandboxed disks need Linux: run with --sandbox=none here.");
         }
         String name = "virtio-blk(" + image.getFileName() + ")";
-        List<String> args = readOnly ? List.of("--ro") : List.of();
-        return launch(name, "blk", args, "the blk helper for " + image.getFileName(), DeviceShape.block(name), fd,
-                () -> LinuxLibc.close(fd), null);
+        List<String> args = new ArrayList<>(List.of("--id", String.valueOf(image.getFileName())));
+        if (readOnly) args.add("--ro");
+        return launch(name, "blk", args, "the blk helper for " + image.getFileName(), DeviceShape.block(name), disk.descriptor(),
+                null, disk);
     }
 
     /** A virtio-net interface on {@code backend} (opened by jvmm: TAP, passt or unixgram), with {@code mac}. */

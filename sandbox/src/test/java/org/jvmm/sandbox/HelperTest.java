@@ -20,6 +20,7 @@ import org.jvmm.sandbox.vhost.VhostUserPayload.Config;
 import org.jvmm.sandbox.vhost.VhostUserPayload.U64;
 import org.jvmm.sandbox.vhost.VhostUserRequest;
 import org.jvmm.sandbox.vhost.Wire;
+import org.jvmm.virtio.blk.DiskImage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,7 +50,8 @@ class HelperTest {
             assertEquals(21, reply.getLong(24), "capacity in sectors of the disk behind the descriptor");
         }
         assertEquals(0, status.get(10, TimeUnit.SECONDS));
-        LinuxLibc.close(disk);
+        // The helper served that descriptor itself, locked, and closed it when it ended: the image is free again.
+        DiskImage.open(image, false).close();
     }
 
     @Test
