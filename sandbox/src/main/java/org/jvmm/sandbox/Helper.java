@@ -30,7 +30,8 @@ import org.jvmm.virtio.net.VirtioNet;
  * Helper KIND (--socket PATH | --socket-fd N) [--descriptors-on-socket] [--parent-pid PID]
  *        [--jail enforce|log [--jail-log-socket PATH]] OPTIONS
  *   blk      (--disk-fd N | --test-open-disk PATH | the disk on the socket) [--ro] [--id ID]
- *   net      --net-kind tap:IFNAME|passt:NAME|unixgram:NAME --mac MAC      (the TAP or socket on the socket)
+ *   net      (--net-kind tap:IFNAME|passt:NAME|unixgram:NAME | --test-open-tap IFNAME) --mac MAC
+ *                                                                          (the TAP or socket on the socket)
  *   console  --cols N --rows N                                             (the terminal relay on the socket)
  * </pre>
  * With {@code --descriptors-on-socket}, as jvmm starts helpers, the first thing on the connection is one
@@ -39,7 +40,8 @@ import org.jvmm.virtio.net.VirtioNet;
  * (SIGKILL) and exits at once if the parent is already not that process, so a helper never outlives jvmm.
  * {@code --socket-fd} and {@code --disk-fd} take inherited descriptors; {@code --socket PATH} alone
  * connects to a front-end listening on a Unix socket (QEMU's {@code -chardev socket,server=on}), and
- * {@code --test-open-disk} opens an image by path, for interop tests with front-ends that cannot pass a disk.
+ * {@code --test-open-disk} opens an image by path and {@code --test-open-tap} attaches to a TAP device by name,
+ * for interop tests with front-ends that cannot pass a disk or a TAP.
  * {@code --jail} installs the device's seccomp policy (Seatbelt profile on macOS) once the helper is ready to serve
  * ({@link org.jvmm.sandbox.jail.Jail#lockDown}); jvmm passes it when it starts the helper jailed.
  */
@@ -62,7 +64,7 @@ public final class Helper {
     /** The parsed command line. */
     private static final class Options {
         String kind;
-        String socketPath, diskPath, id, netKind, mac, jailLogSocket;
+        String socketPath, diskPath, tapName, id, netKind, mac, jailLogSocket;
         SeccompMode jail;
         int socketFd = -1, diskFd = -1, cols = 80, rows = 25;
         long parentPid = -1;
@@ -121,6 +123,7 @@ public final class Helper {
                 case "--socket-fd" -> o.socketFd = fd(value(a, opt), opt);
                 case "--disk-fd" -> o.diskFd = fd(value(a, opt), opt);
                 case "--test-open-disk" -> o.diskPath = value(a, opt);
+                case "--test-open-tap" -> o.tapName = value(a, opt);
                 case "--descriptors-on-socket" -> o.descriptorsOnSocket = true;
                 case "--parent-pid" -> o.parentPid = fd(value(a, opt), opt);
                 case "--id" -> o.id = value(a, opt);
@@ -148,8 +151,11 @@ public final class Helper {
                 }
             }
             case "net" -> {
-                if (!o.descriptorsOnSocket || o.netKind == null || o.mac == null) {
-                    throw new ConfigurationException("A net helper needs --descriptors-on-socket, --net-kind KIND:NAME and --mac MAC.");
+                boolean handed = o.descriptorsOnSocket && o.netKind != null && o.tapName == null;
+                boolean opened = o.tapName != null && !o.descriptorsOnSocket && o.netKind == null;
+                if (!(handed || opened) || o.mac == null) {
+                    throw new ConfigurationException("A net helper needs --mac MAC and either --descriptors-on-socket with"
+                            + " --net-kind KIND:NAME or --test-open-tap IFNAME.");
                 }
             }
             default -> {
@@ -198,7 +204,8 @@ public final class Helper {
                         : DiskImage.adopt(fd, Path.of("disk-fd-" + fd), o.readOnly);
                 yield o.id == null ? new VirtioBlock(image) : new VirtioBlock(image, o.id);
             }
-            case "net" -> new VirtioNet(netBackend(o.netKind, handed), MacAddress.parse(o.mac));
+            case "net" -> new VirtioNet(o.tapName != null ? TapBackend.open(o.tapName) : netBackend(o.netKind, handed),
+                    MacAddress.parse(o.mac));
             default -> new VirtioConsole(DescriptorStreams.input(handed), DescriptorStreams.output(handed), o.cols, o.rows);
         };
     }

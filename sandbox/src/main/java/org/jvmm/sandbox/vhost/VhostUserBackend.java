@@ -34,7 +34,9 @@ import org.jvmm.virtio.queue.SplitQueue;
  *
  * <p>A ring runs once it has a size, addresses and a kick descriptor (SET_VRING_KICK starts it) and,
  * if VHOST_USER_F_PROTOCOL_FEATURES was negotiated, once SET_VRING_ENABLE enabled it; GET_VRING_BASE
- * stops it and returns where it stopped. The device is activated with the running rings and
+ * stops it and returns where it stopped. SET_VRING_ENABLE is also accepted from a front-end that set protocol
+ * features but left that bit out of SET_FEATURES, as QEMU 7.2 does for vhost-user-net (libvhost-user and
+ * DPDK accept it too): its rings start enabled, and an explicit SET_VRING_ENABLE decides from then on. The device is activated with the running rings and
  * re-activated whenever that set changes (for one-queue devices like virtio-blk: started and stopped).
  *
  * <p>The front-end is a peer, not trusted: every message is validated, and a malformed or out-of-order
@@ -63,6 +65,8 @@ public final class VhostUserBackend implements AutoCloseable {
     private boolean owned;
     private long features;
     private long protocolFeatures;
+    /** Whether the front-end sent SET_PROTOCOL_FEATURES, which it may do only after seeing VHOST_USER_F_PROTOCOL_FEATURES offered. */
+    private boolean protocolFeaturesSet;
     private Mapping memory;
     private boolean deviceActive;
     private volatile boolean deviceFailed;
@@ -78,7 +82,8 @@ public final class VhostUserBackend implements AutoCloseable {
         volatile PolledEventFd call;
         volatile PolledEventFd err;
         boolean started;
-        boolean enabled;
+        /** The last SET_VRING_ENABLE, null if none since the ring was reset. */
+        Boolean enabled;
         SplitQueue queue;
     }
 
@@ -192,6 +197,7 @@ public final class VhostUserBackend implements AutoCloseable {
                             throw new VhostUserProtocolException("SET_PROTOCOL_FEATURES: bits 0x" + Long.toHexString(u.value() & ~PROTOCOL_FEATURES) + " were never offered");
                         }
                         protocolFeatures = u.value();
+                        protocolFeaturesSet = true;
                     }
                     default -> throw new VhostUserProtocolException(r + ": unexpected u64 payload");
                 }
@@ -247,7 +253,7 @@ public final class VhostUserBackend implements AutoCloseable {
                 return Optional.of(new VringState(s.index(), at));
             }
             case SET_VRING_ENABLE -> {
-                if (!has(features, F_PROTOCOL_FEATURES)) {
+                if (!has(features, F_PROTOCOL_FEATURES) && !protocolFeaturesSet) {
                     throw new VhostUserProtocolException("SET_VRING_ENABLE without VHOST_USER_F_PROTOCOL_FEATURES negotiated");
                 }
                 if (s.num() > 1) throw new VhostUserProtocolException("SET_VRING_ENABLE: " + s.num() + " is neither 0 nor 1");
@@ -363,10 +369,10 @@ public final class VhostUserBackend implements AutoCloseable {
     }
 
     /**
-     * Makes the device serve exactly the running rings: stops it, then activates it with them if any,
-     * but only once every ring the front-end has configured (given a size and addresses) runs. A device
-     * with two queues (virtio-net, virtio-console) must not be activated with the first alone while the
-     * front-end is still setting up the second: it would rightly fail for the missing queue.
+     * Makes the device serve the running rings: stops it, then activates it once every one of its rings
+     * runs. A device with two queues (virtio-net, virtio-console) must not be activated with the first alone
+     * while the front-end is still setting up the second: it would rightly fail for the missing queue. (QEMU's
+     * vhost-user-net, whose rings run without SET_VRING_ENABLE, starts ring 0 before it sets up ring 1.)
      */
     private void reconcile() throws VhostUserProtocolException {
         stopDevice();
@@ -374,13 +380,13 @@ public final class VhostUserBackend implements AutoCloseable {
         List<ActiveQueue> queues = new ArrayList<>();
         for (int i = 0; i < rings.length; i++) {
             Ring ring = rings[i];
-            boolean running = ring.started && (!needEnable || ring.enabled);
+            boolean running = ring.started && (ring.enabled != null ? ring.enabled : !needEnable);
             if (!running && ring.address != null && ring.size != 0) return;
             if (!running) continue;
             if (ring.queue == null) ring.queue = newQueue(i, ring);
             queues.add(new ActiveQueue(i, ring.queue, ring.kick));
         }
-        if (queues.isEmpty() || deviceFailed) return;
+        if (queues.size() < rings.length || deviceFailed) return;
         device.activate(new Context(memory.memory(), features & ~(1L << F_PROTOCOL_FEATURES), List.copyOf(queues)));
         deviceActive = true;
     }
@@ -430,7 +436,8 @@ public final class VhostUserBackend implements AutoCloseable {
             ring.size = 0;
             ring.address = null;
             ring.base = 0;
-            ring.started = ring.enabled = false;
+            ring.started = false;
+            ring.enabled = null;
             ring.queue = null;
         }
         deviceFailed = false;

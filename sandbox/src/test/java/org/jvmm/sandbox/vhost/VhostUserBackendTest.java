@@ -247,6 +247,52 @@ class VhostUserBackendTest {
         guest.write16(at + 14, next);
     }
 
+    /**
+     * QEMU 7.2's vhost-user-net sets protocol features but leaves VHOST_USER_F_PROTOCOL_FEATURES out of
+     * SET_FEATURES, then enables its rings with SET_VRING_ENABLE (found by QemuVhostUserTest): that is accepted,
+     * and the ring runs before any SET_VRING_ENABLE (the bit was not negotiated, so it starts enabled) and after one.
+     */
+    @Test
+    void ringEnablingFromAFrontEndThatSetProtocolFeaturesButLeftTheirBitOutOfSetFeatures() throws Exception {
+        send(VhostUserRequest.GET_FEATURES, V, new Empty());
+        reply(VhostUserRequest.GET_FEATURES);
+        send(VhostUserRequest.SET_PROTOCOL_FEATURES, V, new U64(1L << VhostUserBackend.PF_REPLY_ACK));
+        assertEquals(0, ack(VhostUserRequest.SET_OWNER, new Empty()));
+        assertEquals(0, ack(VhostUserRequest.SET_FEATURES, new U64(VirtioFeatures.bit(VirtioFeatures.VERSION_1))));
+        int[] memFds = guest.regions().stream().mapToInt(MemoryRegion::fd).toArray();
+        assertEquals(0, ack(VhostUserRequest.SET_MEM_TABLE, new MemoryTable(List.of(region(0), region(1))), memFds));
+        try (EventFd kick = new EventFd(); EventFd call = new EventFd()) {
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_NUM, new VringState(0, QUEUE)));
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_ADDR, new VringAddress(0, 0, va(DESC), va(USED), va(AVAIL), 0)));
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_BASE, new VringState(0, 0)));
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_CALL, new VringFile(0, false), call.fd()));
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_KICK, new VringFile(0, false), kick.fd()));
+            // Chain 0 reads sector 1; it is served with no SET_VRING_ENABLE sent yet.
+            long hdr = HIGH, data = HIGH + 0x1000, status = HIGH + 0x2000;
+            writeHeader(hdr, VirtioBlock.T_IN, 1);
+            guest.write8(status, 0xff);
+            descriptor(0, hdr, 16, 1, 1);
+            descriptor(1, data, 512, 1 | 2, 2);
+            descriptor(2, status, 1, 2, 0);
+            guest.write16(AVAIL + 4, 0);
+            guest.write16Release(AVAIL + 2, 1);
+            kick.signal();
+            for (int i = 0; i < 100 && guest.read16Acquire(USED + 2) != 1; i++) call.await(300);
+            assertEquals(1, guest.read16Acquire(USED + 2), "the request was served by a ring that was never explicitly enabled");
+            assertArrayEquals(java.util.Arrays.copyOfRange(disk, 512, 1024), guest.readBytes(data, 512), "sector 1 as read");
+
+            assertEquals(0, ack(VhostUserRequest.SET_VRING_ENABLE, new VringState(0, 1)), "SET_VRING_ENABLE is accepted");
+            guest.write8(status, 0xff);
+            guest.write16(AVAIL + 6, 0);
+            guest.write16Release(AVAIL + 2, 2);
+            kick.signal();
+            for (int i = 0; i < 100 && guest.read16Acquire(USED + 2) != 2; i++) call.await(300);
+            assertEquals(2, guest.read16Acquire(USED + 2), "explicitly enabled, the ring serves the next request");
+        }
+        frontWire.close();
+        assertNull(served.get(10, TimeUnit.SECONDS), "no protocol violation");
+    }
+
     @Test
     void ringAddressBeforeTheMemoryTableIsRefusedAndClosesTheConnection() throws Exception {
         handshake();
