@@ -157,6 +157,32 @@ class VirtioOptionsTest {
         assertOneSentence(devices("--fs", "t".repeat(37) + ":" + dir), "Bad virtio-fs tag '" + "t".repeat(37) + "'");
         assertOneSentence(devices("--sandbox", "none", "--fs", "share:" + disk), "The directory to share, " + disk + ", is not a directory");
         assertOneSentence(devices("--vhost-user-blk", dir.resolve("nope.sock").toString()), "No vhost-user socket at " + dir.resolve("nope.sock"));
+        assertOneSentence(devices("--sandbox", "none", "--fs", "t:" + dir, "--fs", "t:" + dir), "Two shares are tagged 't': give each --fs its own tag.");
+    }
+
+    @Test
+    void aVhostUserBlkSocketIsAVirtioBlkDeviceServedByItsBackend() throws Exception {
+        boolean present = Files.isExecutable(Path.of("/usr/bin/qemu-storage-daemon"));
+        if (Boolean.getBoolean("jvmm.requireAll")) assertTrue(present, "qemu-storage-daemon (apt-get install qemu-system-common)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(present, "qemu-storage-daemon is not installed");
+        Path socket = dir.resolve("blk.sock");
+        Process qsd = new ProcessBuilder("/usr/bin/qemu-storage-daemon", "--blockdev", "driver=file,node-name=disk,filename=" + disk,
+                "--export", "type=vhost-user-blk,id=export,node-name=disk,addr.type=unix,addr.path=" + socket + ",writable=on")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("qsd.log").toFile()).start();
+        try {
+            for (int i = 0; i < 300 && !Files.exists(socket) && qsd.isAlive(); i++) Thread.sleep(100);
+            assertTrue(Files.exists(socket), "qemu-storage-daemon did not listen:\n" + Files.readString(dir.resolve("qsd.log")));
+            // Opened when the machine attaches it: a real handshake with qemu-storage-daemon, after the console.
+            Result r = devices("--sandbox", "none", "--vhost-user-blk", socket.toString(), "--console", "stdio");
+            assertEquals(0, r.status(), r.toString());
+            assertEquals("""
+                    virtio-mmio 0x10000000 irq 5 id 3
+                    virtio-mmio 0x10001000 irq 6 id 2
+                    """, r.out());
+        } finally {
+            qsd.destroy();
+            if (!qsd.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) qsd.destroyForcibly();
+        }
     }
 
     @Test

@@ -38,6 +38,7 @@ public final class PeerDevices {
 
     private final Consumer<String> onLost;
     private final List<Pending> pending = new ArrayList<>();
+    private final java.util.Set<FsTag> tags = new java.util.HashSet<>();
 
     /** One device not yet connected: connecting it gives the device, discarding it releases what it holds. */
     private interface Pending {
@@ -53,9 +54,11 @@ public final class PeerDevices {
     /**
      * A virtio-fs device offering {@code dir} to the guest as {@code tag}; virtiofsd starts now.
      *
-     * @throws ConfigurationException if the directory is not one or virtiofsd is missing
+     * @throws ConfigurationException if the directory is not one, the tag is taken, or virtiofsd is missing
      */
     public PeerDevices fs(FsTag tag, Path dir) {
+        // The guest mounts a share by its tag alone: a second one of the same name could never be mounted.
+        if (!tags.add(tag)) throw new ConfigurationException("Two shares are tagged '" + tag.text() + "': give each --fs its own tag.");
         String name = "virtio-fs(" + tag.text() + ")";
         Virtiofsd daemon = Virtiofsd.start("virtiofsd for " + tag.text(), dir);
         pending.add(new Pending() {
