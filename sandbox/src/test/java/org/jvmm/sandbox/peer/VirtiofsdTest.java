@@ -21,10 +21,10 @@ class VirtiofsdTest {
     void theRustVirtiofsdGetsItsLongOptionsAndTheCOneItsDashOOptions() {
         Path socket = Path.of("/run/x/fs.sock"), shared = Path.of("/srv/share");
         assertEquals(List.of("/usr/libexec/virtiofsd", "--socket-path=/run/x/fs.sock", "--shared-dir=/srv/share", "--sandbox=namespace",
-                        "--log-level=warn"),
+                        "--log-level=error"),
                 Virtiofsd.arguments(Path.of("/usr/libexec/virtiofsd"), "Usage: virtiofsd [OPTIONS] --shared-dir <SHARED_DIR>", socket, shared));
         assertEquals(List.of("/usr/lib/qemu/virtiofsd", "--socket-path=/run/x/fs.sock", "-o", "source=/srv/share", "-o", "sandbox=namespace",
-                        "-o", "log_level=warn"),
+                        "-o", "log_level=err"),
                 Virtiofsd.arguments(Path.of("/usr/lib/qemu/virtiofsd"), "usage: virtiofsd [options]\n    -o source=PATH", socket, shared));
     }
 
