@@ -151,6 +151,39 @@ class NestedRigTest {
     }
 
     /**
+     * Issue 4 item 8c, qemu-storage-daemon from Linux: as the disk test above, but L1 serves its copy of the fresh
+     * image with qemu-storage-daemon's vhost-user-blk export (run-rig {@code --qsd-disk}) and jvmm gives L2 that
+     * device with {@code --vhost-user-blk}: Linux's virtio-blk driver sees the 16 MiB capacity jvmm fetched from
+     * QEMU's back-end, writes the token, and the host reads it from the image with debugfs.
+     */
+    @Test
+    void l2WritesAFileToADiskServedByQemuStorageDaemonThroughJvmmsFrontend() throws Exception {
+        Path mkfs = RigRuns.tool("mkfs.ext4"), debugfs = RigRuns.tool("debugfs");
+        RigRuns.require(debugfs != null, "debugfs is missing: install e2fsprogs");
+        Path modules = RigRuns.stageJvmmModules(root.resolve("build/rig/modules"));
+        String token = "rig-qsd-" + UUID.randomUUID();
+        Path dir = Files.createDirectories(root.resolve("build/rig/disk-job"));
+        Path image = dir.resolve(token + ".ext4");
+        try {
+            assertEquals(0, RigRuns.exec(root, List.of(mkfs.toString(), "-q", "-F", "-L", "rig-data", image.toString(), "16M")).status(),
+                    "mkfs.ext4 " + image);
+            List<String> out = runRig("--payload", "jvmm", "--modules", modules.toString(), "--data-disk", image.toString(), "--qsd-disk",
+                    "--jvmm-args", "--console stdio", "--cmdline", "console=ttyS0 console=hvc0 rdinit=/rig-l2-job RIG_TOKEN=" + token);
+            assertTrue(out.contains("RIG-QSD socket=ready"), "qemu-storage-daemon never listened in L1\n" + RigRuns.tail(out));
+            assertTrue(out.stream().anyMatch(l -> l.contains(VDA_16M)), "L2 never found the 16 MiB virtio-blk disk\n" + RigRuns.tail(out));
+            assertTrue(out.stream().anyMatch(l -> l.endsWith("RIG-L2-JOB wrote=/rig-token")),
+                    "L2 could not mount, write, sync and unmount its disk\n" + RigRuns.tail(out));
+            assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
+            assertTrue(out.contains("RIG-DATA-DISK written"), "L1 did not copy L2's disk back\n" + RigRuns.tail(out));
+            RigRuns.Result cat = RigRuns.exec(root, List.of(debugfs.toString(), "-R", "cat /rig-token", image.toString()));
+            assertEquals(0, cat.status(), "debugfs on " + image + ": " + cat.output());
+            assertEquals(List.of(token), cat.stdout(), "the file L2 wrote, as the host reads it from the image");
+        } finally {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /**
      * Issue 4 item 8c, virtio-fs from Linux: jvmm in L1 shares a directory of L1 with L2 ({@code --fs rigshare:DIR},
      * run-rig {@code --fs-share}), served by a real virtiofsd in L1 behind jvmm's vhost-user front-end. L1 put a
      * random line in from-l1.txt; L2's Linux virtio-fs driver ({@code l2-disk-job} with RIG_FS) mounts the share,
