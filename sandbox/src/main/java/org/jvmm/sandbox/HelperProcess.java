@@ -164,16 +164,67 @@ public final class HelperProcess implements BackendPeer {
                 : name + " (pid " + process.pid() + ") exited with status " + status;
     }
 
+    /**
+     * Kills the helper at once, and every process of its jail. A bwrap killed while it still sets up the
+     * sandbox leaves its child (the sandbox's init, waiting for its user namespace's uid map) blocked for
+     * good, holding jvmm's standard output (seen: a Maven build that never ended). So the children go
+     * first, then the process jvmm started, then any child bwrap forked in between, which is no longer
+     * jvmm's descendant but still carries the helper's command line with its socket path, unique to it.
+     */
+    public void kill() {
+        java.util.List<ProcessHandle> killed = new java.util.ArrayList<>(process.descendants().toList());
+        killed.forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        killed.add(process.toHandle());
+        awaitEnd(killed);
+        java.util.List<ProcessHandle> strays = new java.util.ArrayList<>();
+        for (long pid : processesNaming(socketPath.toString())) ProcessHandle.of(pid).ifPresent(strays::add);
+        strays.forEach(ProcessHandle::destroyForcibly);
+        awaitEnd(strays);
+    }
+
+    /** Waits (5 s at most each) until the killed processes are gone, so that none is seen still running after kill(). */
+    private static void awaitEnd(java.util.List<ProcessHandle> killed) {
+        for (ProcessHandle h : killed) {
+            try {
+                h.onExit().get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                // a process that will not die of SIGKILL is stuck in the kernel; nothing more to do here
+            }
+        }
+    }
+
+    /** The processes with {@code argument} on their command line, from /proc (Linux: where helpers run). */
+    private static java.util.List<Long> processesNaming(String argument) {
+        java.util.List<Long> pids = new java.util.ArrayList<>();
+        try (var entries = Files.list(Path.of("/proc"))) {
+            for (Path p : entries.filter(e -> e.getFileName().toString().matches("[0-9]+")).toList()) {
+                try {
+                    String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+                    if (java.util.Arrays.asList(cmdline.split("\0")).contains(argument)) pids.add(Long.parseLong(p.getFileName().toString()));
+                } catch (IOException gone) {
+                    // the process ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            // no /proc: nothing more can be found
+        }
+        return pids;
+    }
+
     /** Waits a moment for the helper to exit on its own (its socket is closed by now), then kills it. */
     @Override
     public void close() {
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+                kill();
                 process.waitFor(5, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            kill();
             Thread.currentThread().interrupt();
         }
         deleteQuietly(socketPath);

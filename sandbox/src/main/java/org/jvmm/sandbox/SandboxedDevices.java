@@ -164,7 +164,7 @@ public final class SandboxedDevices {
         try {
             socket = p.helper().connect(p.descriptor());
         } catch (RuntimeException e) {
-            p.helper().process().destroyForcibly();
+            p.helper().kill();
             p.helper().close();
             closeQuietly(p.withPeer());
             throw e;
@@ -187,7 +187,7 @@ public final class SandboxedDevices {
                 continue;
             }
             closeQuietly(p.afterHandOver());
-            p.helper().process().destroyForcibly();
+            p.helper().kill();
             p.helper().close();
             closeQuietly(p.withPeer());
         }

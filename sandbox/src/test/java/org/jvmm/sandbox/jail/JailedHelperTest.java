@@ -96,6 +96,48 @@ class JailedHelperTest {
         }
     }
 
+    /**
+     * A helper killed right after launch, while bwrap may still be setting up its sandbox, leaves nothing
+     * behind: killing bwrap alone there leaves its child (the sandbox's init, waiting for the user
+     * namespace's uid map) blocked forever, holding jvmm's standard output (seen: a Maven build that never
+     * ended). Each run checks for a process still naming the helper's socket.
+     */
+    @Test
+    void killingAHelperAtOnceLeavesNothingOfItsJailBehind() throws Exception {
+        for (int run = 0; run < 5; run++) {
+            java.util.concurrent.atomic.AtomicReference<String> socket = new java.util.concurrent.atomic.AtomicReference<>();
+            Function<HelperCommand, List<String>> jailed = fromJars(JailedLaunch.commandLine(SeccompMode.ENFORCE, line -> {}));
+            HelperProcess helper = HelperProcess.start("the blk helper", "blk", List.of(), command -> {
+                socket.set(command.socketPath().toString());
+                return jailed.apply(command);
+            });
+            helper.kill();
+            assertTrue(helper.process().waitFor(30, TimeUnit.SECONDS));
+            helper.close();
+            List<String> left = processesNaming(socket.get());
+            assertEquals(List.of(), left, "processes of the killed helper's jail still running (run " + run + ")");
+        }
+    }
+
+    /** The pids whose command line has {@code word} as one argument, read from /proc. */
+    private static List<String> processesNaming(String word) throws Exception {
+        List<String> pids = new ArrayList<>();
+        try (var entries = Files.list(Path.of("/proc"))) {
+            for (Path p : entries.filter(e -> e.getFileName().toString().matches("[0-9]+")).toList()) {
+                byte[] cmdline;
+                try {
+                    cmdline = Files.readAllBytes(p.resolve("cmdline"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                if (Arrays.asList(new String(cmdline, java.nio.charset.StandardCharsets.UTF_8).split("\0")).contains(word)) {
+                    pids.add(p.getFileName().toString());
+                }
+            }
+        }
+        return pids;
+    }
+
     private void serveJailed(SeccompMode mode) throws Exception {
         byte[] disk = new byte[64 * 1024];
         new Random(9).nextBytes(disk);
