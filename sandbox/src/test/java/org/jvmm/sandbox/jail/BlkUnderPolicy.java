@@ -26,14 +26,15 @@ final class BlkUnderPolicy {
         Path image = Path.of(args[0]);
         byte[] disk = Files.readAllBytes(image);
         int[] pair = LinuxLibc.socketpair(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
-        VhostUserBackend backend = new VhostUserBackend(new VirtioBlock(DiskImage.open(image, false), "policy"),
-                new SocketWire(pair[1]));
+        DiskImage opened = DiskImage.open(image, false);
+        VhostUserBackend backend = new VhostUserBackend(new VirtioBlock(opened, "policy"), new SocketWire(pair[1]));
         try (BlkFrontend frontend = new BlkFrontend(pair[0])) {
             Jail.lockDown("blk", SeccompMode.ENFORCE, null);
             System.out.println("locked");
             CompletableFuture<String> served = CompletableFuture.supplyAsync(backend::serve,
                     r -> Thread.ofPlatform().name("blk-serve").start(r));
             long capacity = frontend.run(disk);
+            opened.flush();   // FLUSH's fdatasync under the filter as well (the front-end sends none)
             frontend.close();
             String violation = served.get(20, TimeUnit.SECONDS);
             if (violation != null) throw new AssertionError("the back-end saw a violation: " + violation);
