@@ -43,8 +43,13 @@ import org.jvmm.virtio.net.VirtioNet;
  */
 public final class SandboxedDevices {
 
-    /** How long one vhost-user reply may take before the helper counts as hung. */
-    public static final int REPLY_TIMEOUT_MILLIS = 15_000;
+    /**
+     * How long one vhost-user reply may take before the helper counts as hung: 60 s, or the system property
+     * {@code jvmm.helperReplyTimeoutMillis}. Generous because a helper's first replies come while its JVM is
+     * still loading classes: in the nested rig's emulated L1 (12-16 times slower than the host, on a busy host)
+     * a jailed blk helper missed a 15 s bound on its first reply, and the VM never started.
+     */
+    public static final int REPLY_TIMEOUT_MILLIS = Integer.getInteger("jvmm.helperReplyTimeoutMillis", 60_000);
 
     private final Sandbox sandbox;
     private final Consumer<String> onHelperLost;
