@@ -23,6 +23,7 @@ import org.jvmm.core.platform.Platforms;
 import org.jvmm.core.run.Machine;
 import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.sandbox.bench.HelperStartBenchmark;
+import org.jvmm.sandbox.jail.Bubblewrap;
 import org.jvmm.sandbox.jail.SeccompMode;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.VirtioMmioDevices;
@@ -43,7 +44,8 @@ import org.jvmm.x86.X86Layout;
  * Helper start time and memory: {@link org.jvmm.sandbox.bench.HelperStartBenchmark}.
  * Usage: {@code java --enable-native-access=ALL-UNNAMED -Djvmm.repoRoot=. -cp <sandbox test class path>
  * org.jvmm.sandbox.BlkKvmBenchmark blk 4 10000 256}; {@code -Dbench.jail=enforce} jails the helper with
- * the enforcing policy instead of log mode.
+ * the enforcing policy instead of log mode; {@code -Dbench.jail=split} runs the jail's parts apart instead (bubblewrap
+ * without the filter, with and without {@code --new-session}, and the filter without bubblewrap).
  */
 public final class BlkKvmBenchmark {
 
@@ -76,6 +78,27 @@ public final class BlkKvmBenchmark {
                 new Mode("helper", Sandbox.PROCESS, HelperCommand::command),
                 new Mode("helper, jailed", Sandbox.PROCESS, JailedLaunch.commandLine(
                         "enforce".equals(System.getProperty("bench.jail")) ? SeccompMode.ENFORCE : SeccompMode.LOG, denied::add)));
+        if ("split".equals(System.getProperty("bench.jail"))) {
+            // The jail's two halves apart: bubblewrap's namespaces without the filter, the filter without bubblewrap.
+            modes = List.of(
+                    new Mode("helper", Sandbox.PROCESS, HelperCommand::command),
+                    new Mode("bwrap only", Sandbox.PROCESS, command -> {
+                        Bubblewrap jail = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
+                        command.codePath().forEach(p -> jail.readOnly(p.toAbsolutePath()));
+                        return jail.wrap(command.withoutParentCheck().command());
+                    }),
+                    new Mode("bwrap, no setsid", Sandbox.PROCESS, command -> {
+                        // --new-session's setsid also gives the helper its own scheduler autogroup
+                        Bubblewrap jail = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
+                        command.codePath().forEach(p -> jail.readOnly(p.toAbsolutePath()));
+                        return jail.wrap(command.withoutParentCheck().command()).stream().filter(a -> !a.equals("--new-session")).toList();
+                    }),
+                    new Mode("seccomp only", Sandbox.PROCESS, command -> {
+                        List<String> c = new ArrayList<>(command.command());
+                        c.addAll(List.of("--jail", "enforce"));
+                        return c;
+                    }));
+        }
         System.out.printf("%d random 4 KiB reads per queue depth from a %d MiB image (page cache warm), on the direct KVM%n", n, mib);
         System.out.printf("%-6s %-16s %12s %12s %12s %14s %14s%n", "round", "device", "handshake ms", "QD1 IOPS", "QD8 IOPS", "helper RSS MiB", "helper PSS MiB");
         Map<String, List<double[]>> all = new TreeMap<>();

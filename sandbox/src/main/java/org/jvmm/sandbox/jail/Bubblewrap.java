@@ -19,8 +19,9 @@ import org.jvmm.core.ConfigurationException;
  * <ul>
  * <li>the JDK's directory, the dynamic loader and the system libraries the JDK links ({@link JvmFiles});</li>
  * <li>{@code /proc} of the new pid namespace: the loader resolves the launcher's {@code $ORIGIN} (where
- *     {@code libjli.so} is) through {@code /proc/self/exe}, and a helper reopens an inherited disk
- *     descriptor through {@code /proc/self/fd}; bwrap mounts it with {@code /proc/sys} read-only;</li>
+ *     {@code libjli.so} is) through {@code /proc/self/exe} (a blk helper no longer reopens its disk
+ *     through {@code /proc/self/fd}: it does its I/O on the handed descriptor); bwrap mounts it with
+ *     {@code /proc/sys} read-only;</li>
  * <li>no {@code /dev}, {@code /tmp}, {@code /etc} or {@code /sys}: the JVM starts without them (run it
  *     with {@code -XX:-UsePerfData}, which otherwise wants {@code /tmp}), and the root itself is
  *     remounted read-only, so the helper can create no file anywhere.</li>
