@@ -100,6 +100,9 @@ public final class DiskImage implements AutoCloseable {
             if (!readOnly && mode == LinuxLibc.O_RDONLY) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open read-only: pass --ro or hand over a read-write descriptor.");
             }
+            if (mode == LinuxLibc.O_WRONLY) {
+                throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open write-only: hand over a descriptor open for reading.");
+            }
             lock(fd, path, readOnly);
             return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, LinuxLibc.fstatSize(fd));
         } catch (RuntimeException e) {
