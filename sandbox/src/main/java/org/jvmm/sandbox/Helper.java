@@ -201,7 +201,7 @@ public final class Helper {
                 // its open file description is already this descriptor's (adopt takes it if jvmm did not).
                 int fd = handed >= 0 ? handed : o.diskFd;
                 DiskImage image = o.diskPath != null ? DiskImage.open(Path.of(o.diskPath), o.readOnly)
-                        : DiskImage.adopt(fd, Path.of("disk-fd-" + fd), o.readOnly);
+                        : DiskImage.adopt(fd, Path.of(o.id != null ? o.id : "disk-fd-" + fd), o.readOnly); // named as jvmm names it
                 yield o.id == null ? new VirtioBlock(image) : new VirtioBlock(image, o.id);
             }
             case "net" -> new VirtioNet(o.tapName != null ? TapBackend.open(o.tapName) : netBackend(o.netKind, handed),
