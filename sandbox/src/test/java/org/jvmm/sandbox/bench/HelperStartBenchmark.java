@@ -71,6 +71,8 @@ public final class HelperStartBenchmark {
             three.forEach(VirtioDevice::close);
             LinuxLibc.close(pair[1]);
         }
+        Files.delete(image);
+        Files.delete(dir);
         System.exit(0);
     }
 
