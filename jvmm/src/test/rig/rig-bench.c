@@ -21,7 +21,7 @@
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* the kernel's struct tcp_info: glibc's lacks pacing_rate, min_rtt and the limited times */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +173,18 @@ static int net_send(const char *addr, int port, long mib) {
     while (read(s, buf, sizeof buf) > 0) {}
     double secs = now() - start;
     printf("RIG-BENCH test=net-send mib=%ld secs=%.2f mbps=%.1f\n", mib, secs, mib * 1.048576 / secs);
+    /* The sender's TCP state at the end: what paced it (rtt, cwnd, pacing rate) and what it waited for. */
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+        printf("RIG-BENCH-TCPINFO rtt_us=%u rttvar_us=%u min_rtt_us=%u cwnd=%u ssthresh=%u mss=%u retrans=%u"
+               " pacing_Bps=%llu delivery_Bps=%llu busy_us=%llu rwnd_limited_us=%llu sndbuf_limited_us=%llu\n",
+               ti.tcpi_rtt, ti.tcpi_rttvar, ti.tcpi_min_rtt, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh, ti.tcpi_snd_mss,
+               ti.tcpi_total_retrans, (unsigned long long) ti.tcpi_pacing_rate, (unsigned long long) ti.tcpi_delivery_rate,
+               (unsigned long long) ti.tcpi_busy_time, (unsigned long long) ti.tcpi_rwnd_limited,
+               (unsigned long long) ti.tcpi_sndbuf_limited);
+    }
     fflush(stdout);
     close(s);
     return 0;
