@@ -164,9 +164,21 @@ public final class Jvmm implements Callable<Integer> {
 
     /** Runs the command on the process's standard streams and exits with its status. */
     public static void main(String[] args) {
+        oneLineLogRecords("jvmm");
         // Unbuffered: the guest's console output must appear as the guest writes it.
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         System.exit(execute(args, System.in, out, System.err, true));
+    }
+
+    /**
+     * Makes every java.util.logging record one line on standard error, {@code PREFIX: LEVEL: message}, unless
+     * the user chose a format: the JDK's default spends a second line on the date and the logging method, which
+     * means nothing to someone running a VM (a device that needs a reset should be one line naming it and why).
+     * Must run before anything logs.
+     */
+    private static void oneLineLogRecords(String prefix) {
+        String key = "java.util.logging.SimpleFormatter.format";
+        if (System.getProperty(key) == null) System.setProperty(key, prefix + ": %4$s: %5$s%6$s%n");
     }
 
     /**

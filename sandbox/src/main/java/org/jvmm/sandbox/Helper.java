@@ -53,6 +53,9 @@ public final class Helper {
 
     /** Runs the helper; errors in the arguments print one sentence and exit with status 2. */
     public static void main(String[] args) {
+        // One line per log record on jvmm's standard error (the JDK's default spends two, the first on a date).
+        String key = "java.util.logging.SimpleFormatter.format";
+        if (System.getProperty(key) == null) System.setProperty(key, "jvmm helper: %4$s: %5$s%6$s%n");
         try {
             System.exit(run(args));
         } catch (ConfigurationException e) {
