@@ -257,7 +257,6 @@ class NestedRigTest {
         assertEquals(0, RigRuns.payloadExit(out), "jvmm's exit status inside L1\n" + RigRuns.tail(out));
     }
 
-
     /**
      * Issue 4 items 7 and 8d, a helper killed during writes: L2 writes file after file to its ext4 disk, each followed
      * by {@code sync}, and prints {@code FLUSHED NAME SHA256} only once that sync returned; after the fifth, L1
@@ -283,9 +282,11 @@ class NestedRigTest {
             assertJailedHelpers(out);
             assertTrue(out.stream().anyMatch(l -> KILLED.matcher(l).find()),
                     "L1 never killed a jailed blk helper\n" + RigRuns.tail(out));
-            // jvmm's own line; the transport's NEEDS_RESET log record (WARNING) repeats the reason.
-            List<String> lost = out.stream().filter(l -> l.contains("jvmm: ") && l.contains("vhost-user back-end lost")).toList();
+            // One line for the fault (the transport's NEEDS_RESET record) and one for what jvmm does about it.
+            List<String> lost = out.stream().filter(l -> l.contains("jvmm: WARNING: ") && l.contains("vhost-user back-end lost")).toList();
             assertEquals(1, lost.size(), "one line from jvmm saying the disk's helper was lost\n" + RigRuns.tail(out));
+            assertEquals(1, out.stream().filter(l -> l.contains("jvmm: stopping the VM: ")).count(),
+                    "one line saying jvmm stops the VM (--on-helper-failure stop)\n" + RigRuns.tail(out));
             assertTrue(lost.getFirst().contains("virtio-blk") && lost.getFirst().contains("signal 9"), "names the disk and SIGKILL: " + lost);
             assertTrue(out.stream().noneMatch(l -> l.contains("RIG-L2-JOB writes stopped at f401 ")), "L2 finished its writes before the kill\n" + RigRuns.tail(out));
             assertEquals(0, RigRuns.payloadExit(out), "jvmm stops cleanly after the helper's death\n" + RigRuns.tail(out));
