@@ -2,9 +2,9 @@ package org.jvmm.loader.kit;
 
 import org.junit.jupiter.api.Assumptions;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.Reader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,7 +35,7 @@ record QemuBoot(int status, String log) {
 
     /**
      * Runs {@code qemu} (the command and its arguments), typing {@code input} (may be null) on the console
-     * once the marker has appeared. Skips the test if the QEMU binary is missing, unless jvmm.requireAll.
+     * once the shell's prompt has followed the marker. Skips the test if the QEMU binary is missing, unless jvmm.requireAll.
      */
     static QemuBoot run(List<String> qemu, String input) throws Exception {
         if (Tools.find(qemu.getFirst()).isEmpty()) {
@@ -46,21 +46,25 @@ record QemuBoot(int status, String log) {
         command.addAll(qemu);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         StringBuffer log = new StringBuffer();
-        CountDownLatch marker = new CountDownLatch(1);
+        CountDownLatch prompt = new CountDownLatch(1);
         Thread reader = Thread.ofPlatform().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    log.append(line.replace("\r", "")).append('\n');
-                    if (MARKER.matcher(line).find()) marker.countDown();
+            // Character by character: the shell's prompt ends no line.
+            try (Reader r = new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)) {
+                int markerAt = -1;
+                for (int c; (c = r.read()) != -1; ) {
+                    if (c != '\r') log.append((char) c);
+                    if (markerAt < 0 && c == '\n' && MARKER.matcher(log).find()) markerAt = log.length();
+                    // busybox ash's prompt after the marker: input typed before it may be lost while the shell
+                    // sets its terminal up (a fixed delay was not enough on a loaded machine).
+                    if (markerAt >= 0 && log.indexOf("# ", markerAt) >= 0) prompt.countDown();
                 }
             } catch (IOException ignored) {
                 // the process ended
             }
-            marker.countDown();
+            prompt.countDown();
         });
         try (OutputStream console = p.getOutputStream()) {
-            if (input != null && marker.await(150, TimeUnit.SECONDS)) {
-                Thread.sleep(500); // let the shell start reading; earlier characters would only be echoed anyway
+            if (input != null && prompt.await(150, TimeUnit.SECONDS)) {
                 console.write(input.getBytes(StandardCharsets.UTF_8));
                 console.flush();
             }
