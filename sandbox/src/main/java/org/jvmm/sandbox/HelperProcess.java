@@ -143,25 +143,9 @@ public final class HelperProcess implements BackendPeer {
      */
     @Override
     public String fate() {
-        try {
-            process.onExit().get(2, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        } catch (ExecutionException e) {
-            return "";
-        }
-        int status = process.exitValue();
-        // Java reports death by signal N as 128 + N, as shells do.
-        if (status == 128 + 31) {
-            // SIGSYS: under the jail, a system call outside the device's seccomp policy
-            return name + " (pid " + process.pid() + ") was " + org.jvmm.sandbox.jail.Jail.describeExit(status);
-        }
-        return status > 128 && status < 128 + 65
-                ? name + " (pid " + process.pid() + ") was killed by signal " + (status - 128)
-                : name + " (pid " + process.pid() + ") exited with status " + status;
+        // SIGSYS: under the jail, a system call outside the device's seccomp policy.
+        return BackendPeer.fateOf(process, name,
+                status -> status == 128 + 31 ? "was " + org.jvmm.sandbox.jail.Jail.describeExit(status) : null);
     }
 
     /**

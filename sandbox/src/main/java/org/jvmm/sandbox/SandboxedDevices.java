@@ -5,12 +5,12 @@ import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.sandbox.frontend.BackendPeer;
+import org.jvmm.sandbox.frontend.ParallelOpen;
 import org.jvmm.sandbox.frontend.DeviceShape;
 import org.jvmm.sandbox.frontend.VhostUserDevice;
 import org.jvmm.virtio.VirtioDevice;
@@ -141,26 +141,10 @@ public final class SandboxedDevices {
      */
     public List<VirtioDevice> open() {
         // Every helper is connected and shaken hands with at the same time: the wait is the slowest one's, not the sum.
-        List<CompletableFuture<VirtioDevice>> opening = new ArrayList<>();
-        for (Pending p : pending) {
-            opening.add(p.inProcess() != null ? CompletableFuture.completedFuture(p.inProcess())
-                    : CompletableFuture.supplyAsync(() -> connect(p), r -> Thread.ofPlatform().daemon().start(r)));
-        }
+        List<Supplier<VirtioDevice>> openers = new ArrayList<>();
+        for (Pending p : pending) openers.add(p.inProcess() != null ? p::inProcess : () -> connect(p));
         pending.clear();
-        List<VirtioDevice> devices = new ArrayList<>();
-        RuntimeException failure = null;
-        for (CompletableFuture<VirtioDevice> f : opening) {
-            try {
-                devices.add(f.join());
-            } catch (CompletionException e) {
-                if (failure == null) failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-            }
-        }
-        if (failure != null) {
-            for (VirtioDevice d : devices) d.close();
-            throw failure;
-        }
-        return devices;
+        return ParallelOpen.all(openers);
     }
 
     /** Connects one helper and completes its handshake; on failure its helper and descriptors are released. */

@@ -4,14 +4,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 import java.util.function.Consumer;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.sys.SysException;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.SandboxedDevices;
 import org.jvmm.sandbox.frontend.BackendPeer;
+import org.jvmm.sandbox.frontend.ParallelOpen;
 import org.jvmm.sandbox.frontend.DeviceShape;
 import org.jvmm.sandbox.frontend.VhostUserDevice;
 import org.jvmm.virtio.VirtioDevice;
@@ -123,23 +123,10 @@ public final class PeerDevices {
      * @throws ConfigurationException if a back-end is not there or fails its handshake
      */
     public List<VirtioDevice> open() {
-        List<CompletableFuture<VirtioDevice>> opening = new ArrayList<>();
-        for (Pending p : pending) opening.add(CompletableFuture.supplyAsync(p::connect, r -> Thread.ofPlatform().daemon().start(r)));
+        List<Supplier<VirtioDevice>> openers = new ArrayList<>();
+        for (Pending p : pending) openers.add(p::connect);
         pending.clear();
-        List<VirtioDevice> devices = new ArrayList<>();
-        RuntimeException failure = null;
-        for (CompletableFuture<VirtioDevice> f : opening) {
-            try {
-                devices.add(f.join());
-            } catch (CompletionException e) {
-                if (failure == null) failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-            }
-        }
-        if (failure != null) {
-            devices.forEach(VirtioDevice::close);
-            throw failure;
-        }
-        return devices;
+        return ParallelOpen.all(openers);
     }
 
     /** Releases everything added and not yet opened (virtiofsd processes are ended). */

@@ -7,9 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.sys.SysException;
 import org.jvmm.core.sys.linux.LinuxLibc;
@@ -184,18 +182,7 @@ public final class Virtiofsd implements BackendPeer {
     /** What became of virtiofsd: "" while it runs (after a short wait), else its exit status or signal. */
     @Override
     public String fate() {
-        try {
-            process.onExit().get(2, TimeUnit.SECONDS);
-        } catch (TimeoutException | ExecutionException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
-        int status = process.exitValue();
-        return status > 128 && status < 128 + 65
-                ? name + " (pid " + process.pid() + ") was killed by signal " + (status - 128)
-                : name + " (pid " + process.pid() + ") exited with status " + status;
+        return BackendPeer.fateOf(process, name, status -> null);
     }
 
     /** Waits a moment for virtiofsd to exit on its own (its connection is closed by now), then kills it. */
