@@ -47,9 +47,20 @@ final class KvmBench {
     /**
      * The modes for {@code jail}: {@code log} or {@code enforce} give the in-process device, a plain helper and a
      * helper in bubblewrap with the seccomp filter in that mode (calls outside the policy go to {@code denied} in
-     * log mode); {@code split} gives the jail's parts apart instead.
+     * log mode); {@code split} gives the jail's parts apart instead. With {@code -Dbench.fullJit=true} a plain helper
+     * whose JVM has C2 as well ({@link HelperCommand#JVM_FLAGS} without {@code -XX:TieredStopAtLevel=1}) comes last,
+     * to tell the helper's compiler apart from the rest of its per-request cost.
      */
     static List<Mode> modes(String jail, List<String> denied) {
+        List<Mode> modes = new ArrayList<>(baseModes(jail, denied));
+        if (Boolean.getBoolean("bench.fullJit")) {
+            modes.add(new Mode("helper, full JIT", Sandbox.PROCESS,
+                    command -> command.command().stream().filter(a -> !a.equals("-XX:TieredStopAtLevel=1")).toList()));
+        }
+        return modes;
+    }
+
+    private static List<Mode> baseModes(String jail, List<String> denied) {
         if ("split".equals(jail)) {
             // The jail's two halves apart: bubblewrap's namespaces without the filter, the filter without bubblewrap.
             return List.of(
