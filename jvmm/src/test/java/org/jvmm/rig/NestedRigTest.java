@@ -363,8 +363,8 @@ class NestedRigTest {
 
     /**
      * Runs run-rig (which runs build-rig first) and returns its output, lines without carriage returns. A failed
-     * boot of L2 is a failure: the intermittent L2 deaths this rig once had came from the emulated host's nested
-     * paging (see the rig's README), which run-rig now keeps out of the way. Only a panic of L1 itself is rerun.
+     * boot of L2 is a failure: the intermittent L2 deaths and L1 JVM crashes this rig once had came from the emulated
+     * host (QEMU 7.2's TCG; see the rig's README), which run-rig has replaced. Only a panic of L1 itself is rerun.
      */
     private static List<String> runRig(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(rig("run-rig").toString(), "--timeout", PAYLOAD_TIMEOUT_SECONDS,
