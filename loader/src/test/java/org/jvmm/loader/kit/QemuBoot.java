@@ -9,7 +9,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,8 +34,10 @@ record QemuBoot(int status, String log) {
     }
 
     /**
-     * Runs {@code qemu} (the command and its arguments), typing {@code input} (may be null) on the console
-     * once the shell's prompt has followed the marker. Skips the test if the QEMU binary is missing, unless jvmm.requireAll.
+     * Runs {@code qemu} (the command and its arguments), typing {@code input} (may be null) on the console as a
+     * user would: each line once the shell has printed a prompt after the marker (or after the previous line),
+     * with standard input left open until QEMU exits. Skips the test if the QEMU binary is missing, unless
+     * jvmm.requireAll.
      */
     static QemuBoot run(List<String> qemu, String input) throws Exception {
         if (Tools.find(qemu.getFirst()).isEmpty()) {
@@ -46,30 +48,44 @@ record QemuBoot(int status, String log) {
         command.addAll(qemu);
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         StringBuffer log = new StringBuffer();
-        CountDownLatch prompt = new CountDownLatch(1);
+        Semaphore prompts = new Semaphore(0);
         Thread reader = Thread.ofPlatform().start(() -> {
             // Character by character: the shell's prompt ends no line.
             try (Reader r = new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)) {
-                int markerAt = -1;
+                int markerAt = -1, seenTo = -1;
                 for (int c; (c = r.read()) != -1; ) {
                     if (c != '\r') log.append((char) c);
-                    if (markerAt < 0 && c == '\n' && MARKER.matcher(log).find()) markerAt = log.length();
-                    // busybox ash's prompt after the marker: input typed before it may be lost while the shell
-                    // sets its terminal up (a fixed delay was not enough on a loaded machine).
-                    if (markerAt >= 0 && log.indexOf("# ", markerAt) >= 0) prompt.countDown();
+                    if (markerAt < 0 && c == '\n' && MARKER.matcher(log).find()) seenTo = markerAt = log.length();
+                    // busybox ash's prompt: a line typed before it may be lost while the shell sets its terminal
+                    // up, and a whole script typed at once lost its first line on a loaded machine.
+                    if (markerAt >= 0 && log.indexOf("# ", seenTo) >= 0) {
+                        seenTo = log.length();
+                        prompts.release();
+                    }
                 }
             } catch (IOException ignored) {
                 // the process ended
             }
-            prompt.countDown();
+            prompts.release(Integer.MAX_VALUE / 2);
         });
-        try (OutputStream console = p.getOutputStream()) {
-            if (input != null && prompt.await(150, TimeUnit.SECONDS)) {
-                console.write(input.getBytes(StandardCharsets.UTF_8));
-                console.flush();
+        // Closing QEMU's standard input early ends its console's input: it stays open until QEMU is done.
+        OutputStream console = p.getOutputStream();
+        try {
+            if (input != null) {
+                for (String line : input.split("(?<=\n)")) {
+                    if (!prompts.tryAcquire(150, TimeUnit.SECONDS) || !p.isAlive()) break;
+                    console.write(line.getBytes(StandardCharsets.UTF_8));
+                    console.flush();
+                }
+            }
+            assertTrue(p.waitFor(150, TimeUnit.SECONDS), "QEMU hung:\n" + log);
+        } finally {
+            try {
+                console.close();
+            } catch (IOException ignored) {
+                // QEMU is gone
             }
         }
-        assertTrue(p.waitFor(150, TimeUnit.SECONDS), "QEMU hung:\n" + log);
         reader.join();
         return new QemuBoot(p.exitValue(), log.toString());
     }
