@@ -47,6 +47,7 @@ public final class JailedLaunch {
         List<String> helper = new ArrayList<>(command.withoutParentCheck().command());
         helper.addAll(List.of("--jail", mode.name().toLowerCase(Locale.ROOT)));
         if (mode == SeccompMode.LOG) {
+            jail.newSession();   // the logging filter lets TIOCSTI through: keep the helper off jvmm's terminal
             Path socket = privateDirectory().resolve("seccomp.sock");
             SeccompLogger.listen(socket, command.device(), log);
             jail.bind(socket);

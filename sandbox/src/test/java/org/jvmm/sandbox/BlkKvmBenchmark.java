@@ -29,7 +29,7 @@ import org.jvmm.virtio.VirtioDevice;
  * Usage: {@code java --enable-native-access=ALL-UNNAMED -Djvmm.repoRoot=. -cp <sandbox test class path>
  * org.jvmm.sandbox.BlkKvmBenchmark blk 4 10000 256}; {@code -Dbench.jail=enforce} jails the helper with
  * the enforcing policy instead of log mode; {@code -Dbench.jail=split} runs the jail's parts apart instead (bubblewrap
- * without the filter, with and without {@code --new-session}, and the filter without bubblewrap).
+ * without the filter, without and with {@code --new-session}, and the filter without bubblewrap).
  */
 public final class BlkKvmBenchmark {
 

@@ -60,22 +60,21 @@ final class KvmBench {
         return modes;
     }
 
+    private static Bubblewrap bwrap(HelperCommand command) {
+        Bubblewrap jailer = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
+        command.codePath().forEach(p -> jailer.readOnly(p.toAbsolutePath()));
+        return jailer;
+    }
+
     private static List<Mode> baseModes(String jail, List<String> denied) {
         if ("split".equals(jail)) {
             // The jail's two halves apart: bubblewrap's namespaces without the filter, the filter without bubblewrap.
             return List.of(
                     new Mode("helper", Sandbox.PROCESS, HelperCommand::command),
-                    new Mode("bwrap only", Sandbox.PROCESS, command -> {
-                        Bubblewrap jailer = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
-                        command.codePath().forEach(p -> jailer.readOnly(p.toAbsolutePath()));
-                        return jailer.wrap(command.withoutParentCheck().command());
-                    }),
-                    new Mode("bwrap, no setsid", Sandbox.PROCESS, command -> {
-                        // --new-session's setsid also gives the helper its own scheduler autogroup
-                        Bubblewrap jailer = Bubblewrap.locate().javaHome(command.javaHome()).bind(command.socketPath());
-                        command.codePath().forEach(p -> jailer.readOnly(p.toAbsolutePath()));
-                        return jailer.wrap(command.withoutParentCheck().command()).stream().filter(a -> !a.equals("--new-session")).toList();
-                    }),
+                    new Mode("bwrap only", Sandbox.PROCESS, command -> bwrap(command).wrap(command.withoutParentCheck().command())),
+                    // --new-session's setsid also gives the helper a scheduler autogroup of its own
+                    new Mode("bwrap + setsid", Sandbox.PROCESS,
+                            command -> bwrap(command).newSession().wrap(command.withoutParentCheck().command())),
                     new Mode("seccomp only", Sandbox.PROCESS, command -> {
                         List<String> c = new ArrayList<>(command.command());
                         c.addAll(List.of("--jail", "enforce"));

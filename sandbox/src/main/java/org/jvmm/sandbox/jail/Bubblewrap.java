@@ -34,9 +34,14 @@ import org.jvmm.core.ConfigurationException;
  * namespaces exist) fails with "No permissions to create new namespace", and without it the sandbox
  * works; for anyone but root bwrap cannot make the other namespaces either and says so itself.
  *
- * <p>Other choices: {@code --new-session} detaches the helper from jvmm's terminal, so it cannot push
- * input into it with {@code TIOCSTI}; a console helper still reads and writes the terminal descriptor it
- * is given, it only is not that terminal's session leader. {@code --clearenv} leaves no environment
+ * <p>Other choices: no {@code --new-session} by default. It would detach the helper from jvmm's terminal
+ * so that it cannot push input into it with {@code TIOCSTI}, but it also puts the helper in a scheduler
+ * autogroup of its own (kernel.sched_autogroup_enabled), which on a busy host gets one group's share of
+ * the CPU against each other session: measured with two busy loops on a 2-core host, a blk helper with it
+ * made 0.57–0.61 of the plain helper's IOPS, without it 0.95–0.97 (BENCHMARKS.md). The enforcing seccomp
+ * filter already stops {@code TIOCSTI} (no helper policy allows that ioctl), and the helper installs it
+ * before it reads its first vhost-user message, so before anything the guest controls reaches it;
+ * {@link #newSession} asks for it where no filter enforces (the {@code --sandbox-log} mode). {@code --clearenv} leaves no environment
  * ({@code JAVA_TOOL_OPTIONS} would otherwise reach the helper). {@code --cap-drop ALL} leaves the helper
  * none of the capabilities it would otherwise hold in its own user namespace. {@code --die-with-parent}
  * kills the helper when jvmm dies; note that Linux sends that signal when the <em>thread</em> that
@@ -56,6 +61,7 @@ public final class Bubblewrap {
     private Path javaHome = Path.of(System.getProperty("java.home"));
     private final Map<Path, Path> readOnly = new LinkedHashMap<>();
     private final List<Path> readWrite = new ArrayList<>();
+    private boolean newSession;
 
     private Bubblewrap(Path bwrap) {
         this.bwrap = bwrap;
@@ -95,6 +101,12 @@ public final class Bubblewrap {
         return this;
     }
 
+    /** Runs the helper in a session of its own ({@code --new-session}): see the class comment for when. */
+    public Bubblewrap newSession() {
+        newSession = true;
+        return this;
+    }
+
     /** Binds {@code path} writable at the same path: meant for the Unix socket the helper connects to. */
     public Bubblewrap bind(Path path) {
         readWrite.add(absolute(path));
@@ -106,7 +118,8 @@ public final class Bubblewrap {
         if (helperCommand.isEmpty()) throw new IllegalArgumentException("no helper command to wrap");
         List<String> c = new ArrayList<>(List.of(bwrap.toString(),
                 "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
-                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"));
+                "--unshare-cgroup-try", "--die-with-parent", "--clearenv", "--cap-drop", "ALL"));
+        if (newSession) c.add(1, "--new-session");
         if (userNamespaces(bwrap)) c.add(1, "--unshare-user");
         Map<Path, Path> binds = new LinkedHashMap<>();
         binds.put(javaHome, javaHome);

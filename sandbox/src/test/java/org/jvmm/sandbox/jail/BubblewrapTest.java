@@ -28,15 +28,19 @@ class BubblewrapTest {
     void wrapsTheCommandUnchangedAfterTheNamespacesAndBinds() throws Exception {
         Path jar = dir.resolve("jvmm.jar");
         List<String> helper = List.of("/jdk/bin/java", "-cp", jar.toString(), "Helper", "blk", "--socket", "/run/x.sock");
-        List<String> c = fake().readOnly(jar).bind(Path.of("/run/x.sock")).wrap(helper);
+        Bubblewrap jail = fake().readOnly(jar).bind(Path.of("/run/x.sock"));
+        List<String> c = jail.wrap(helper);
         assertEquals(dir.resolve("bwrap").toString(), c.getFirst());
         int dashes = c.indexOf("--");
         assertEquals(helper, c.subList(dashes + 1, c.size()), "the helper's command follows -- unchanged");
         List<String> options = c.subList(1, dashes);
                 for (String flag : List.of("--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
-                "--die-with-parent", "--new-session", "--clearenv")) {
+                "--die-with-parent", "--clearenv")) {
             assertTrue(options.contains(flag), flag + " in " + options);
         }
+        assertFalse(options.contains("--new-session"), "a session of its own only when asked: " + options);
+        List<String> inSession = jail.newSession().wrap(helper);
+        assertTrue(inSession.subList(1, inSession.indexOf("--")).contains("--new-session"));
         assertTrue(pairs(options, "--cap-drop").contains("ALL"));
         String home = System.getProperty("java.home");
         assertTrue(triples(options, "--ro-bind").contains(home + " " + home), "the JDK read-only");
