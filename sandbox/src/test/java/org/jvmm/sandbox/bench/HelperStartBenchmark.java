@@ -65,7 +65,9 @@ public final class HelperStartBenchmark {
             Thread.sleep(2000); // each helper's threads have started and its heap has settled
             for (String kind : List.of("blk", "net", "console")) {
                 double[] m = memory(kind);
-                System.out.printf("%-8s helper (jailed, 3 running): RSS %.1f MiB, PSS %.1f MiB%n", kind, m[0], m[1]);
+                // A cache the JVM rejects is silent (-Xlog:aot=off): whether it is mapped says if the jail let it in.
+                String cache = aot.isEmpty() ? "" : ", AOT cache " + (mapped(kind, Path.of(aot).toAbsolutePath()) ? "mapped" : "NOT mapped");
+                System.out.printf("%-8s helper (jailed, 3 running): RSS %.1f MiB, PSS %.1f MiB%s%n", kind, m[0], m[1], cache);
             }
         } finally {
             three.forEach(VirtioDevice::close);
@@ -76,15 +78,14 @@ public final class HelperStartBenchmark {
         System.exit(0);
     }
 
+    /** Whether this JVM's helper JVM of {@code kind} has {@code file} mapped (/proc/PID/maps). */
+    static boolean mapped(String kind, Path file) throws IOException {
+        return Files.readAllLines(Path.of("/proc/" + helper(kind).pid() + "/maps")).stream().anyMatch(l -> l.endsWith(" " + file));
+    }
+
     /** RSS and PSS in MiB (smaps_rollup) of this JVM's helper JVM of {@code kind} (not its bubblewrap). */
     public static double[] memory(String kind) throws IOException {
-        ProcessHandle helper = ProcessHandle.current().descendants()
-                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
-                .filter(p -> p.info().arguments().map(a -> {
-                    List<String> args = List.of(a);
-                    return args.stream().anyMatch(s -> s.endsWith(Helper.class.getName())) && args.contains(kind);
-                }).orElse(false))
-                .findFirst().orElseThrow(() -> new IllegalStateException("no " + kind + " helper running"));
+        ProcessHandle helper = helper(kind);
         double rss = 0, pss = 0;
         for (String l : Files.readAllLines(Path.of("/proc/" + helper.pid() + "/smaps_rollup"))) {
             String[] f = l.trim().split("\\s+");
@@ -92,5 +93,15 @@ public final class HelperStartBenchmark {
             if (f[0].equals("Pss:")) pss = Long.parseLong(f[1]) / 1024.0;
         }
         return new double[] {rss, pss};
+    }
+
+    private static ProcessHandle helper(String kind) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .filter(p -> p.info().arguments().map(a -> {
+                    List<String> args = List.of(a);
+                    return args.stream().anyMatch(s -> s.endsWith(Helper.class.getName())) && args.contains(kind);
+                }).orElse(false))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no " + kind + " helper running"));
     }
 }
