@@ -211,12 +211,24 @@ public final class LinuxLibc {
 
     /** {@code <unistd.h> read} into {@code bytes[offset, offset + length)}; returns the count, 0 at end of file. */
     public static int read(int fd, byte[] bytes, int offset, int length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(Math.max(1, length));
-            int n = (int) read(fd, buf.asSlice(0, length));
-            MemorySegment.copy(buf, JAVA_BYTE, 0, bytes, offset, n);
-            return n;
+        MemorySegment buf = scratch(length);
+        int n = (int) read(fd, buf);
+        MemorySegment.copy(buf, JAVA_BYTE, 0, bytes, offset, n);
+        return n;
+    }
+
+    // The byte[] overloads go through one native buffer per thread: a fresh one per call is allocated and zeroed,
+    // which for a device reading frames into a 64 KiB array was a 64 KiB memset per frame.
+    private static final ThreadLocal<MemorySegment> SCRATCH = new ThreadLocal<>();
+
+    /** This thread's scratch buffer, sliced to {@code length} bytes (grown when too small; freed with the thread). */
+    private static MemorySegment scratch(int length) {
+        MemorySegment s = SCRATCH.get();
+        if (s == null || s.byteSize() < length) {
+            s = Arena.ofAuto().allocate(Math.max(length, 4096));
+            SCRATCH.set(s);
         }
+        return s.asSlice(0, length);
     }
 
     /** {@code <unistd.h> write} of all of {@code buffer} at most once; returns the count written. */
@@ -231,11 +243,9 @@ public final class LinuxLibc {
 
     /** {@code <unistd.h> write} of {@code bytes[offset, offset + length)} at most once; returns the count written. */
     public static int write(int fd, byte[] bytes, int offset, int length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(Math.max(1, length));
-            MemorySegment.copy(bytes, offset, buf, JAVA_BYTE, 0, length);
-            return (int) write(fd, buf.asSlice(0, length));
-        }
+        MemorySegment buf = scratch(length);
+        MemorySegment.copy(bytes, offset, buf, JAVA_BYTE, 0, length);
+        return (int) write(fd, buf);
     }
 
     /** {@code <unistd.h> pread}: reads into {@code buffer} at file {@code offset}. */
@@ -636,8 +646,8 @@ public final class LinuxLibc {
     /** {@code <sys/socket.h> send} of {@code bytes[offset, offset + length)} with {@code flags}; returns the count sent. */
     public static int send(int fd, byte[] bytes, int offset, int length, int flags) {
         MemorySegment st = state();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment buf = a.allocate(Math.max(1, length));
+        try {
+            MemorySegment buf = scratch(length);
             MemorySegment.copy(bytes, offset, buf, JAVA_BYTE, 0, length);
             return (int) check((long) Sockets.SEND.invokeExact(st, fd, buf, (long) length, flags), st, "send fd " + fd);
         } catch (Throwable t) {
