@@ -20,6 +20,7 @@ import org.jvmm.core.sys.SysException;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.KvmBench.Mode;
 import org.jvmm.sandbox.KvmBench.TimedLines;
+import org.jvmm.sandbox.bench.HelperStartBenchmark;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.net.DatagramSocketBackend;
 import org.jvmm.virtio.net.MacAddress;
@@ -163,11 +164,7 @@ public final class NetKvmBenchmark {
 
         DeviceCpu(boolean helper) {
             pids.add(ProcessHandle.current().pid());
-            if (helper) {
-                // The net helper is this run's only java descendant (inside bubblewrap's pid namespace when jailed).
-                pids.add(ProcessHandle.current().descendants().filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
-                        .findFirst().orElseThrow(() -> new IllegalStateException("no helper JVM running")).pid());
-            }
+            if (helper) pids.add(HelperStartBenchmark.helperJvm("net").pid());
         }
 
         void mark(String event) {

@@ -80,12 +80,12 @@ public final class HelperStartBenchmark {
 
     /** Whether this JVM's helper JVM of {@code kind} has {@code file} mapped (/proc/PID/maps). */
     static boolean mapped(String kind, Path file) throws IOException {
-        return Files.readAllLines(Path.of("/proc/" + helper(kind).pid() + "/maps")).stream().anyMatch(l -> l.endsWith(" " + file));
+        return Files.readAllLines(Path.of("/proc/" + helperJvm(kind).pid() + "/maps")).stream().anyMatch(l -> l.endsWith(" " + file));
     }
 
     /** RSS and PSS in MiB (smaps_rollup) of this JVM's helper JVM of {@code kind} (not its bubblewrap). */
     public static double[] memory(String kind) throws IOException {
-        ProcessHandle helper = helper(kind);
+        ProcessHandle helper = helperJvm(kind);
         double rss = 0, pss = 0;
         for (String l : Files.readAllLines(Path.of("/proc/" + helper.pid() + "/smaps_rollup"))) {
             String[] f = l.trim().split("\\s+");
@@ -95,7 +95,8 @@ public final class HelperStartBenchmark {
         return new double[] {rss, pss};
     }
 
-    private static ProcessHandle helper(String kind) {
+    /** This JVM's helper JVM of {@code kind} (the java process itself, not its bubblewrap). */
+    public static ProcessHandle helperJvm(String kind) {
         return ProcessHandle.current().descendants()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
                 .filter(p -> p.info().arguments().map(a -> {
