@@ -18,6 +18,7 @@ module org.jvmm.core {
     exports org.jvmm.core.platform;
     exports org.jvmm.core.run;
     exports org.jvmm.core.sys;
+    exports org.jvmm.core.sys.darwin;
     exports org.jvmm.core.sys.linux;
     exports org.jvmm.core.sys.linux.kvm;
 

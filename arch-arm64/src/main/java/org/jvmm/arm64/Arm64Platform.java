@@ -4,8 +4,6 @@ import static org.jvmm.arm64.Arm64Layout.*;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,14 +19,13 @@ import org.jvmm.core.hypervisor.Hypervisor;
 import org.jvmm.core.hypervisor.Vm;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
-import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.platform.Assembly;
 import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.platform.Platforms;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.loader.Arm64Image;
 import org.jvmm.loader.KernelImage;
 
@@ -74,22 +71,14 @@ public final class Arm64Platform implements Platform {
     }
 
     /**
-     * Allocates RAM at {@link Arm64Layout#RAM_BASE}: for Hypervisor.framework with {@code hv_vm_allocate}
-     * (16 KiB-aligned, as {@code hv_vm_map} needs); on Linux one memfd mapped shared, so vhost-user helpers
-     * can map it; elsewhere an unshareable {@link Arena} segment.
+     * Allocates RAM at {@link Arm64Layout#RAM_BASE}, shareable with vhost-user helpers ({@link SharedGuestMemory});
+     * for Hypervisor.framework 16 KiB-aligned, as {@code hv_vm_map} needs.
      */
     @Override
     public GuestMemory allocateMemory(MachineConfig config) {
         long size = checkRamSize(config.memoryBytes());
-        if (HvfArm64Hypervisor.selected()) {
-            return HvfArm64Hypervisor.allocateMemory(List.of(new MemoryRange(RAM_BASE, size)));
-        }
-        if (System.getProperty("os.name", "").startsWith("Linux")) {
-            return LinuxGuestMemory.allocate(List.of(new MemoryRange(RAM_BASE, size)));
-        }
-        Arena arena = Arena.ofShared();
-        MemorySegment ram = arena.allocate(size, 64 * KiB);
-        return new GuestMemory(List.of(new MemoryRegion(RAM_BASE, ram, -1, 0)), arena::close);
+        List<MemoryRange> ram = List.of(new MemoryRange(RAM_BASE, size));
+        return HvfArm64Hypervisor.selected() ? HvfArm64Hypervisor.allocateMemory(ram) : SharedGuestMemory.allocate(ram);
     }
 
     @Override

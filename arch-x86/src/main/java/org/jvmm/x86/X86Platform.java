@@ -12,7 +12,7 @@ import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
 import org.jvmm.core.platform.VirtioMmioSlots;
 import org.jvmm.core.platform.Platforms;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.loader.Arm64Image;
 import org.jvmm.loader.BzImage;
 import org.jvmm.loader.ElfKernel;
@@ -82,7 +82,7 @@ public final class X86Platform implements Platform {
             throw new ConfigurationException("Guest memory of " + bytes + " bytes is not a whole number of 2 MiB pages:"
                     + " give a multiple of 2 MiB, for example " + ((bytes >> 21) + 1) * 2 + "M.");
         }
-        return LinuxGuestMemory.allocate(X86Layout.ramRanges(bytes));
+        return SharedGuestMemory.allocate(X86Layout.ramRanges(bytes));
     }
 
     @Override

@@ -49,6 +49,15 @@ public interface VirtioDevice extends AutoCloseable {
     /** Takes a driver write to configuration space (most devices ignore them); bounds already checked. */
     void writeConfig(int offset, int size, long value);
 
+    /**
+     * Whether the device's queues are served in another process (a vhost-user back-end): its kicks must then
+     * arrive on a descriptor that process can wait on, even where the hypervisor has no ioeventfd and the
+     * transport signals the kick itself on a QueueNotify exit.
+     */
+    default boolean servedElsewhere() {
+        return false;
+    }
+
     /** Starts serving: the driver set DRIVER_OK. */
     void activate(DeviceContext context);
 

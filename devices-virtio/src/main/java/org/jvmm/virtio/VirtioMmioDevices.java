@@ -12,6 +12,7 @@ import org.jvmm.core.hypervisor.Vm;
 import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.run.MachineExtension;
 import org.jvmm.core.sys.EventNotifier;
+import org.jvmm.core.sys.PipeNotifier;
 import org.jvmm.virtio.mmio.VirtioMmioRegisters;
 import org.jvmm.virtio.mmio.VirtioMmioTransport;
 
@@ -23,7 +24,10 @@ import org.jvmm.virtio.mmio.VirtioMmioTransport;
  *
  * <p>Queue notifications: when the hypervisor has ioevents and a factory of descriptor-backed notifiers
  * was given, each queue's QueueNotify write (datamatch = queue index) signals its notifier in the kernel,
- * without a VMM exit; otherwise the write exits and the transport signals an {@link InProcessNotifier}.
+ * without a VMM exit; otherwise the write exits and the transport signals an {@link InProcessNotifier},
+ * or for a device served in another process ({@link VirtioDevice#servedElsewhere()}) a {@link PipeNotifier},
+ * whose read end that process waits on: pipes exist on every host, which keeps this path the same on
+ * macOS, where Hypervisor.framework has no ioeventfd, and on Linux, where it runs on the simulated framework.
  */
 public final class VirtioMmioDevices implements MachineExtension {
 
@@ -90,7 +94,8 @@ public final class VirtioMmioDevices implements MachineExtension {
             int gsi = gsis.get(i);
             List<EventNotifier> kicks = new ArrayList<>();
             for (int q = 0; q < device.queueCount(); q++) {
-                EventNotifier kick = ioEvents ? kernelNotifiers.get().get() : new InProcessNotifier();
+                EventNotifier kick = ioEvents ? kernelNotifiers.get().get()
+                        : device.servedElsewhere() ? new PipeNotifier() : new InProcessNotifier();
                 closeLater.accept(kick);
                 if (ioEvents) {
                     IoEventAddress at = IoEventAddress.mmio(slot + VirtioMmioRegisters.QUEUE_NOTIFY, 4, q);

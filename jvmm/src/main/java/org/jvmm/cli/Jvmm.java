@@ -114,8 +114,8 @@ public final class Jvmm implements Callable<Integer> {
     List<String> shares = new ArrayList<>();
 
     @Option(names = "--sandbox", paramLabel = "MODE",
-            description = "Where the virtio devices run: process (each in its own helper process behind vhost-user;"
-                    + " the default on Linux) or none (inside jvmm; the default elsewhere).")
+            description = "Where the virtio devices run: process (the default: each in its own sandboxed helper process"
+                    + " behind vhost-user) or none (inside jvmm).")
     String sandbox;
 
     @Option(names = "--sandbox-log",
@@ -244,8 +244,9 @@ public final class Jvmm implements Callable<Integer> {
                 m.stop("device helper lost: " + line);
             }
         };
-        // --sandbox=process: each helper in the Linux jail (bubblewrap, then its seccomp policy); bubblewrap is
-        // looked for only when there is a device to serve, and its absence is one sentence before any helper starts.
+        // --sandbox=process: each helper in the jail (Linux: bubblewrap, then its seccomp policy; macOS: its Seatbelt
+        // profile); bubblewrap is looked for only when there is a device to serve, and its absence is one sentence
+        // before any helper starts.
         Sandbox where = VirtioOptions.sandbox(sandbox);
         boolean anyDevice = !disks.isEmpty() || !nets.isEmpty() || !console.equals("none");
         Function<HelperCommand, List<String>> helperCommandLine = where == Sandbox.PROCESS && anyDevice

@@ -86,18 +86,9 @@ final class VirtioOptions {
 
     private VirtioOptions() {}
 
-    /**
-     * The {@code --sandbox} value: process (the default on Linux, where guest memory can be shared with
-     * helpers) or none (the default elsewhere, where helpers are not available yet).
-     */
+    /** The {@code --sandbox} value: process (the default: each device in its own helper) or none. */
     static Sandbox sandbox(String text) {
-        boolean linux = "Linux".equals(System.getProperty("os.name"));
-        if (text == null) return linux ? Sandbox.PROCESS : Sandbox.NONE;
-        Sandbox s = Sandbox.parse(text);
-        if (s == Sandbox.PROCESS && !linux) {
-            throw new ConfigurationException("--sandbox=process needs Linux (device helpers share guest memory through memfd): run with --sandbox=none.");
-        }
-        return s;
+        return text == null ? Sandbox.PROCESS : Sandbox.parse(text);
     }
 
     /**

@@ -3,7 +3,7 @@ package org.jvmm.sandbox;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 
 /**
  * jvmm's end of a console helper's terminal: a stream socket pair whose other end goes to the helper,
@@ -19,7 +19,7 @@ final class ConsoleRelay implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     ConsoleRelay(String name, InputStream in, OutputStream out) {
-        int[] pair = LinuxLibc.socketpair(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        int[] pair = Posix.unixSocketPair();
         this.mine = pair[0];
         this.theirs = pair[1];
         Thread.ofPlatform().daemon().name(name + "-in").start(() -> copy(in, DescriptorStreams.output(mine)));
@@ -33,7 +33,7 @@ final class ConsoleRelay implements AutoCloseable {
 
     /** Drops jvmm's copy of the helper's end after the helper has received its own. */
     void handedOver() {
-        if (handed.compareAndSet(false, true)) LinuxLibc.close(theirs);
+        if (handed.compareAndSet(false, true)) Posix.close(theirs);
     }
 
     private static void copy(InputStream from, OutputStream to) {
@@ -52,6 +52,6 @@ final class ConsoleRelay implements AutoCloseable {
     @Override
     public void close() {
         handedOver();
-        if (closed.compareAndSet(false, true)) LinuxLibc.close(mine);
+        if (closed.compareAndSet(false, true)) Posix.close(mine);
     }
 }

@@ -4,8 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.Errno;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 
 /**
  * Blocking byte streams over a raw descriptor received from another process (Java cannot wrap a
@@ -29,12 +28,12 @@ final class DescriptorStreams {
                 if (len == 0) return 0;
                 while (true) {
                     try {
-                        int n = LinuxLibc.read(fd, b, off, len);
+                        int n = Posix.read(fd, b, off, len);
                         return n == 0 ? -1 : n;
                     } catch (SysException e) {
-                        if (e.errno() == Errno.EINTR) continue;
-                        if (e.errno() == Errno.EAGAIN) {
-                            LinuxLibc.poll(new int[] {fd}, LinuxLibc.POLLIN, -1);
+                        if (Posix.interrupted(e)) continue;
+                        if (Posix.wouldBlock(e)) {
+                            Posix.poll(new int[] {fd}, Posix.POLLIN, -1);
                             continue;
                         }
                         return -1;
@@ -56,11 +55,11 @@ final class DescriptorStreams {
             public void write(byte[] b, int off, int len) throws IOException {
                 while (len > 0) {
                     try {
-                        int n = LinuxLibc.write(fd, b, off, len);
+                        int n = Posix.write(fd, b, off, len);
                         off += n;
                         len -= n;
                     } catch (SysException e) {
-                        if (e.errno() == Errno.EINTR) continue;
+                        if (Posix.interrupted(e)) continue;
                         throw new IOException(e.getMessage(), e);
                     }
                 }

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.jail.Jail;
 import org.jvmm.sandbox.jail.SeccompMode;
@@ -37,7 +38,8 @@ import org.jvmm.virtio.net.VirtioNet;
  * With {@code --descriptors-on-socket}, as jvmm starts helpers, the first thing on the connection is one
  * byte 'D' carrying the device's descriptor (disk image, TAP or network socket, terminal) as SCM_RIGHTS,
  * then vhost-user starts: the helper opens nothing itself. {@code --parent-pid} arms PR_SET_PDEATHSIG
- * (SIGKILL) and exits at once if the parent is already not that process, so a helper never outlives jvmm.
+ * (SIGKILL; on macOS, which has no such signal, a watcher of jvmm's process) and exits at once if the
+ * parent is already not that process, so a helper never outlives jvmm.
  * {@code --socket-fd} and {@code --disk-fd} take inherited descriptors; {@code --socket PATH} alone
  * connects to a front-end listening on a Unix socket (QEMU's {@code -chardev socket,server=on}), and
  * {@code --test-open-disk} opens an image by path and {@code --test-open-tap} attaches to a TAP device by name,
@@ -87,7 +89,13 @@ public final class Helper {
         Options o = parse(args);
         if (o.parentPid >= 0) {
             // Armed first, then checked: a parent that died before the prctl would otherwise go unnoticed.
-            LinuxLibc.prctl(LinuxLibc.PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            if (Posix.DARWIN) {
+                // macOS has no parent-death signal: a watcher ends the helper when jvmm ends (the socket's end of
+                // file usually ends it first).
+                ProcessHandle.of(o.parentPid).ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(1)));
+            } else {
+                LinuxLibc.prctl(LinuxLibc.PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            }
             long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
             if (parent != o.parentPid) {
                 System.err.println("jvmm helper: jvmm (pid " + o.parentPid + ") is gone; exiting.");
@@ -99,7 +107,7 @@ public final class Helper {
         if (o.descriptorsOnSocket) {
             handed = receiveDescriptor(socket);
             if (handed < 0) {
-                LinuxLibc.close(socket);
+                Posix.close(socket);
                 return 1;
             }
         }
@@ -171,12 +179,12 @@ public final class Helper {
 
     private static int connect(String path) {
         try {
-            int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+            int fd = Posix.unixSocket(false);
             try {
-                LinuxLibc.connectUnix(fd, path);
+                Posix.connectUnix(fd, path);
                 return fd;
             } catch (RuntimeException e) {
-                LinuxLibc.close(fd);
+                Posix.close(fd);
                 throw e;
             }
         } catch (RuntimeException e) {
@@ -187,9 +195,9 @@ public final class Helper {
     /** The 'D' message jvmm sends first: exactly one descriptor; -1 (logged) if the front-end sent anything else. */
     private static int receiveDescriptor(int socket) {
         try {
-            LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, 1, 1);
+            org.jvmm.core.sys.Received r = Posix.recvWithFds(socket, 1, 1);
             if (r.data().length == 1 && r.data()[0] == 'D' && r.fds().length == 1) return r.fds()[0];
-            for (int fd : r.fds()) LinuxLibc.close(fd);
+            for (int fd : r.fds()) Posix.close(fd);
             System.err.println("jvmm helper: the front-end did not hand over the device's descriptor first; exiting.");
         } catch (RuntimeException e) {
             System.err.println("jvmm helper: receiving the device's descriptor failed (" + e.getMessage() + "); exiting.");

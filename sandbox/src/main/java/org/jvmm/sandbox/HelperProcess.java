@@ -13,7 +13,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.List;
 import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.sandbox.frontend.BackendPeer;
 
 /**
@@ -65,10 +65,10 @@ public final class HelperProcess implements BackendPeer {
             throw new ConfigurationException("Cannot create a directory for the helpers' sockets (" + e.getMessage() + "): set TMPDIR to a writable directory.");
         }
         Path socket = dir.resolve(device + ".sock");
-        int listener = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        int listener = Posix.unixSocket(false);
         try {
-            LinuxLibc.bindUnix(listener, socket.toString());
-            LinuxLibc.listen(listener, 1);
+            Posix.bindUnix(listener, socket.toString());
+            Posix.listen(listener, 1);
             ProcessBuilder pb = new ProcessBuilder(commandLine.apply(HelperCommand.of(device, deviceArgs, socket)))
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT)
@@ -77,7 +77,7 @@ public final class HelperProcess implements BackendPeer {
             Process p = launched.get();
             return new HelperProcess(name, dir, socket, listener, p);
         } catch (ExecutionException | InterruptedException | RuntimeException e) {
-            LinuxLibc.close(listener);
+            Posix.close(listener);
             deleteQuietly(socket);
             deleteQuietly(dir);
             if (e instanceof InterruptedException) Thread.currentThread().interrupt();
@@ -111,7 +111,7 @@ public final class HelperProcess implements BackendPeer {
     public int connect(int... descriptors) {
         try {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CONNECT_TIMEOUT_MILLIS);
-            while (LinuxLibc.poll(new int[] {listener}, LinuxLibc.POLLIN, ACCEPT_SLICE_MILLIS)[0] == 0) {
+            while (Posix.poll(new int[] {listener}, Posix.POLLIN, ACCEPT_SLICE_MILLIS)[0] == 0) {
                 if (!process.isAlive()) {
                     throw new ConfigurationException(capitalized(name) + " ended before it connected (" + fate()
                             + "): see its message above, or run with --sandbox=none.");
@@ -121,16 +121,16 @@ public final class HelperProcess implements BackendPeer {
                             + " s: the host is overloaded or the helper hangs; try again or run with --sandbox=none.");
                 }
             }
-            int socket = LinuxLibc.accept(listener, LinuxLibc.SOCK_CLOEXEC);
+            int socket = Posix.accept(listener);
             try {
-                LinuxLibc.sendWithFds(socket, new byte[] {'D'}, descriptors);
+                Posix.sendWithFds(socket, new byte[] {'D'}, descriptors);
             } catch (RuntimeException e) {
-                LinuxLibc.close(socket);
+                Posix.close(socket);
                 throw e;
             }
             return socket;
         } finally {
-            LinuxLibc.close(listener);
+            Posix.close(listener);
             deleteQuietly(socketPath);
             deleteQuietly(directory);
         }

@@ -9,9 +9,9 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
-import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.EventNotifier;
+import org.jvmm.core.memory.SharedGuestMemory;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.sandbox.frontend.BackendPeer;
 import org.jvmm.sandbox.frontend.DeviceShape;
 import org.jvmm.sandbox.frontend.VhostUserDevice;
@@ -41,7 +41,7 @@ final class HelperTraining {
         Path image = Files.createTempFile("jvmm-helper-train", ".img");
         try {
             Files.write(image, new byte[64 * 512]);
-            int[] pair = LinuxLibc.socketpair(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+            int[] pair = Posix.unixSocketPair();
             VirtioBlock block = new VirtioBlock(DiskImage.open(image, false));
             CompletableFuture<String> served = CompletableFuture.supplyAsync(() -> {
                 try (block; VhostUserBackend backend = new VhostUserBackend(block, new SocketWire(pair[1]))) {
@@ -49,8 +49,8 @@ final class HelperTraining {
                 }
             });
             boolean ok;
-            try (GuestMemory memory = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
-                 EventFd kick = new EventFd();
+            try (GuestMemory memory = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+                 EventNotifier kick = EventNotifier.forHost();
                  VhostUserDevice device = VhostUserDevice.connect(DeviceShape.block("train"), pair[0], BackendPeer.NONE, null, 15_000)) {
                 Semaphore used = new Semaphore(0);
                 QueueLayout layout = new QueueLayout(8, 0x1000, 0x2000, 0x3000);
@@ -81,7 +81,7 @@ final class HelperTraining {
     }
 
     /** One block request (header at 0x4000, 512 data bytes at 0x5000 unless a flush, status at 0x4100), waited for. */
-    private static void request(GuestMemory m, EventFd kick, Semaphore used, int n, int type, long sector) throws InterruptedException {
+    private static void request(GuestMemory m, EventNotifier kick, Semaphore used, int n, int type, long sector) throws InterruptedException {
         m.write32(0x4000, type);
         m.write32(0x4004, 0);
         m.write64(0x4008, sector);

@@ -84,7 +84,7 @@ public final class SandboxedDevices {
         DiskImage disk = DiskImage.open(image, readOnly);
         if (disk.descriptor() < 0) {
             disk.close();
-            throw new ConfigurationException("Sandboxed disks need Linux: run with --sandbox=none here.");
+            throw new IllegalStateException("the image " + image + " was opened without a descriptor to hand over");
         }
         String name = "virtio-blk(" + image.getFileName() + ")";
         List<String> args = new ArrayList<>(List.of("--id", String.valueOf(image.getFileName())));

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.frontend.DeviceShape;
 import org.jvmm.sandbox.frontend.FrontendTestAccess;
@@ -52,7 +52,7 @@ class HelperFaultTest {
             LinuxLibc.close(disk);
         }
         List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        try (GuestMemory memory = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+        try (GuestMemory memory = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
              EventFd kick = new EventFd();
              VhostUserDevice device = VhostUserDevice.connect(DeviceShape.block("virtio-blk(disk.img)"), socket, helper, lines::add, 15_000)) {
             FrontendTestAccess.Driver driver = FrontendTestAccess.blockDriver(memory, kick);

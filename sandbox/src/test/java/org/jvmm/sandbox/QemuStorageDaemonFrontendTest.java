@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.frontend.BackendPeer;
 import org.jvmm.sandbox.frontend.DeviceShape;
@@ -62,7 +62,7 @@ class QemuStorageDaemonFrontendTest {
             int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
             LinuxLibc.connectUnix(fd, socket.toString());
             List<String> lost = Collections.synchronizedList(new ArrayList<>());
-            try (GuestMemory memory = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+            try (GuestMemory memory = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
                  EventFd kick = new EventFd();
                  VhostUserDevice device = VhostUserDevice.connect(DeviceShape.block("virtio-blk(qsd)"), fd, BackendPeer.NONE, lost::add, 15_000)) {
                 assertEquals(2048, device.readConfig(0, 8), "capacity in sectors from qemu-storage-daemon's GET_CONFIG");

@@ -1,13 +1,11 @@
 package org.jvmm.arm64.hvf;
 
-import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 import org.jvmm.core.hypervisor.Hypervisor;
 import org.jvmm.core.hypervisor.Vm;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
-import org.jvmm.core.memory.MemoryRegion;
+import org.jvmm.core.memory.SharedGuestMemory;
 
 /**
  * The Hypervisor.framework backend for arm64 guests on Apple silicon (the EL2 API of hvf-arm64.md), through the
@@ -43,29 +41,20 @@ public final class HvfArm64Hypervisor implements Hypervisor {
     }
 
     /**
-     * Allocates guest RAM for {@code ranges} with {@code hv_vm_allocate}: one anonymous VM region per range,
-     * 16 KiB-aligned as {@code hv_vm_map} needs. Not shareable with other processes (fd -1).
+     * Allocates guest RAM for {@code ranges} that device helpers can map too ({@link SharedGuestMemory}: a
+     * shared memory object per range, whose descriptor travels to a helper in vhost-user's SET_MEM_TABLE),
+     * 16 KiB-aligned as {@code hv_vm_map} needs. QEMU maps such memory into Hypervisor.framework the same way
+     * for its vhost-user devices on macOS ({@code memory-backend-shm}); jvmm has not seen it on a Mac.
      *
      * @throws IllegalArgumentException if a range is not made of whole 16 KiB pages
      */
     public static GuestMemory allocateMemory(List<MemoryRange> ranges) {
-        Hvf hvf = Hvf.get();
-        List<MemoryRegion> regions = new ArrayList<>();
-        List<MemorySegment> allocated = new ArrayList<>();
-        try {
-            for (MemoryRange r : ranges) {
-                if (r.guestAddress() % PAGE_SIZE != 0 || r.size() % PAGE_SIZE != 0 || r.size() <= 0) {
-                    throw new IllegalArgumentException("guest RAM " + r + " is not whole 16 KiB pages");
-                }
-                MemorySegment host = hvf.vmAllocate(r.size());
-                allocated.add(host);
-                regions.add(new MemoryRegion(r.guestAddress(), host, -1, 0));
+        for (MemoryRange r : ranges) {
+            if (r.guestAddress() % PAGE_SIZE != 0 || r.size() % PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("guest RAM " + r + " is not whole 16 KiB pages");
             }
-        } catch (RuntimeException e) {
-            allocated.forEach(hvf::vmDeallocate);
-            throw e;
         }
-        return new GuestMemory(regions, () -> allocated.forEach(hvf::vmDeallocate));
+        return SharedGuestMemory.allocate(ranges, PAGE_SIZE);
     }
 
     @Override

@@ -19,7 +19,7 @@ import org.jvmm.core.platform.DeviceDescription;
 import org.jvmm.core.platform.ExitAction;
 import org.jvmm.core.platform.MachineConfig;
 import org.jvmm.core.platform.Platform;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.x86.X86Layout;
 import org.jvmm.x86.boot.BootGdt;
 import org.jvmm.x86.boot.BootRegisters;
@@ -69,7 +69,7 @@ final class ConformancePlatform implements Platform {
 
     @Override
     public GuestMemory allocateMemory(MachineConfig config) {
-        return LinuxGuestMemory.allocate(List.of(new MemoryRange(0, config.memoryBytes())));
+        return SharedGuestMemory.allocate(List.of(new MemoryRange(0, config.memoryBytes())));
     }
 
     @Override

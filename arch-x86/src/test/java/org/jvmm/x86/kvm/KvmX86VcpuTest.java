@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jvmm.core.hypervisor.VcpuExit;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.x86.X86Layout;
 import org.jvmm.x86.boot.BootRegisters;
 import org.jvmm.x86.cpu.Segment;
@@ -33,7 +33,7 @@ class KvmX86VcpuTest {
     @Test
     void registersAndSpecialRegistersRoundTrip() {
         try (KvmX86Hypervisor hv = KvmX86Hypervisor.open(Guests.options(false));
-             GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 2 << 20)));
+             GuestMemory mem = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 2 << 20)));
              KvmX86Vm vm = hv.createVm(mem);
              KvmX86Vcpu vcpu = vm.createVcpu(0)) {
             vcpu.setCpuid(CpuidPolicy.forVcpu(vm.supportedCpuid(), 0, 1));
@@ -62,7 +62,7 @@ class KvmX86VcpuTest {
     @Test
     void kickGetsASpinningVcpuOutOfTheGuest() throws Exception {
         try (KvmX86Hypervisor hv = KvmX86Hypervisor.open(Guests.options(false));
-             GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+             GuestMemory mem = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
              KvmX86Vm vm = hv.createVm(mem)) {
             mem.write(Guests.REAL_MODE_ENTRY, Guests.bytes("spin16"));
             AtomicReference<KvmX86Vcpu> shared = new AtomicReference<>();
@@ -108,7 +108,7 @@ class KvmX86VcpuTest {
     @Test
     void aVcpuBelongsToItsThread() throws Exception {
         try (KvmX86Hypervisor hv = KvmX86Hypervisor.open(Guests.options(false));
-             GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+             GuestMemory mem = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
              KvmX86Vm vm = hv.createVm(mem);
              KvmX86Vcpu vcpu = vm.createVcpu(0)) {
             AtomicReference<Throwable> thrown = new AtomicReference<>();

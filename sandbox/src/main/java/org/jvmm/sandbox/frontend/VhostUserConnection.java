@@ -1,7 +1,7 @@
 package org.jvmm.sandbox.frontend;
 
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.sandbox.vhost.VhostUserCodec;
 import org.jvmm.sandbox.vhost.VhostUserPayload;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Empty;
@@ -76,12 +76,12 @@ public final class VhostUserConnection implements AutoCloseable {
         try {
             int sent = 0;
             while (sent < bytes.length) {
-                if (LinuxLibc.poll(new int[] {socket}, LinuxLibc.POLLOUT, replyTimeoutMillis)[0] == 0) {
+                if (Posix.poll(new int[] {socket}, Posix.POLLOUT, replyTimeoutMillis)[0] == 0) {
                     fail(request + ": the back-end stopped reading for " + replyTimeoutMillis + " ms");
                 }
                 byte[] rest = java.util.Arrays.copyOfRange(bytes, sent, bytes.length);
                 // Descriptors travel with the first byte of the message, as the back-end expects.
-                sent += (int) LinuxLibc.sendWithFds(socket, rest, sent == 0 ? fds : new int[0]);
+                sent += (int) Posix.sendWithFds(socket, rest, sent == 0 ? fds : new int[0]);
             }
         } catch (SysException e) {
             fail(request + ": cannot send (" + e.errnoName() + "): the back-end is gone");
@@ -92,11 +92,11 @@ public final class VhostUserConnection implements AutoCloseable {
         int got = 0;
         try {
             while (got < buffer.length) {
-                if ((LinuxLibc.poll(new int[] {socket}, LinuxLibc.POLLIN, replyTimeoutMillis)[0]
-                        & (LinuxLibc.POLLIN | LinuxLibc.POLLHUP | LinuxLibc.POLLERR)) == 0) {
+                if ((Posix.poll(new int[] {socket}, Posix.POLLIN, replyTimeoutMillis)[0]
+                        & (Posix.POLLIN | Posix.POLLHUP | Posix.POLLERR)) == 0) {
                     fail("no reply from the back-end within " + replyTimeoutMillis + " ms");
                 }
-                LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, buffer.length - got, 0);
+                org.jvmm.core.sys.Received r = Posix.recvWithFds(socket, buffer.length - got, 0);
                 if (r.data().length == 0) fail("the back-end closed the connection");
                 System.arraycopy(r.data(), 0, buffer, got, r.data().length);
                 got += r.data().length;
@@ -126,6 +126,6 @@ public final class VhostUserConnection implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        LinuxLibc.close(socket);
+        Posix.close(socket);
     }
 }

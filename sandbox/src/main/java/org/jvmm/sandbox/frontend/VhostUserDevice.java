@@ -1,17 +1,16 @@
 package org.jvmm.sandbox.frontend;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRegion;
-import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.Errno;
+import org.jvmm.core.sys.EventNotifier;
+import org.jvmm.core.sys.PipeNotifier;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.linux.EventFd;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
@@ -42,15 +41,17 @@ import org.jvmm.virtio.queue.QueueLayout;
  *   <li>connection: SET_OWNER, GET_FEATURES, GET/SET_PROTOCOL_FEATURES (REPLY_ACK, CONFIG, RESET_DEVICE,
  *       MQ as offered), GET_QUEUE_NUM, GET_CONFIG of the whole configuration space, which is then cached;</li>
  *   <li>{@link #activate} (the driver set DRIVER_OK): SET_FEATURES with the driver's features,
- *       SET_MEM_TABLE with guest memory's own descriptors (the memfds it is mapped from), then per ready
+ *       SET_MEM_TABLE with guest memory's own descriptors (the shared memory files it is mapped from), then per ready
  *       queue SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR, SET_VRING_CALL, SET_VRING_ERR, then per queue
  *       SET_VRING_KICK with the queue's kick descriptor, then SET_VRING_ENABLE. On KVM the kick descriptor
- *       is the queue's ioeventfd, so QueueNotify writes reach the back-end without any exit to jvmm;</li>
+ *       is the queue's ioeventfd, so QueueNotify writes reach the back-end without any exit to jvmm; on a
+ *       hypervisor without ioeventfd (Hypervisor.framework) it is the read end of a pipe that the
+ *       transport writes on each QueueNotify exit;</li>
  *   <li>{@link #reset}: GET_VRING_BASE per started queue (the back-end stops using it), then RESET_DEVICE.</li>
  * </ul>
  *
- * <p>Interrupts: each queue's call descriptor is an eventfd of jvmm that one thread per device waits
- * on; a call becomes {@link DeviceContext#signalUsed}, so the transport sets InterruptStatus before it
+ * <p>Interrupts: each queue's call descriptor is a notifier of jvmm (an eventfd on Linux, a pipe on macOS:
+ * the back-end gets its write end) that one thread per device waits on; a call becomes {@link DeviceContext#signalUsed}, so the transport sets InterruptStatus before it
  * raises the line (an irqfd straight into KVM would leave InterruptStatus unset). An error descriptor
  * signalled by the back-end becomes {@link DeviceContext#fail}.
  *
@@ -84,9 +85,9 @@ public final class VhostUserDevice implements VirtioDevice {
     private final BackendPeer peer;
     private final Consumer<String> onLost;
     private final VhostUserConnection connection;
-    private final EventFd[] calls;
-    private final EventFd[] errs;
-    private final EventFd wake = new EventFd();
+    private final EventNotifier[] calls;
+    private final EventNotifier[] errs;
+    private final EventNotifier wake;
     private final Thread notifications;
     private final long backendFeatures;
     private final long protocolFeatures;
@@ -100,7 +101,6 @@ public final class VhostUserDevice implements VirtioDevice {
     private volatile DeviceContext active;
     private volatile boolean closing;
     private final List<Integer> started = new ArrayList<>();
-    private final List<KickRelay> relays = new ArrayList<>();
 
     /**
      * Performs the connection handshake with the back-end on {@code socket} (taking ownership of it).
@@ -113,7 +113,13 @@ public final class VhostUserDevice implements VirtioDevice {
      */
     public static VhostUserDevice connect(DeviceShape shape, int socket, BackendPeer peer, Consumer<String> onLost,
                                           int replyTimeoutMillis) {
-        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, null);
+        return connect(shape, socket, peer, onLost, replyTimeoutMillis, VhostUserDevice::hostNotifier);
+    }
+
+    /** As above, with the call, error and wake-up notifiers from {@code notifiers} (tests use pipes on Linux). */
+    static VhostUserDevice connect(DeviceShape shape, int socket, BackendPeer peer, Consumer<String> onLost,
+                                   int replyTimeoutMillis, Supplier<EventNotifier> notifiers) {
+        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, null, notifiers);
     }
 
     /**
@@ -127,25 +133,28 @@ public final class VhostUserDevice implements VirtioDevice {
         if (ownConfig.length != shape.configSize()) {
             throw new IllegalArgumentException(ownConfig.length + " configuration bytes for a " + shape.configSize() + "-byte space");
         }
-        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, ownConfig.clone());
+        return new VhostUserDevice(shape, new VhostUserConnection(socket, replyTimeoutMillis), peer, onLost, ownConfig.clone(),
+                VhostUserDevice::hostNotifier);
     }
 
     private VhostUserDevice(DeviceShape shape, VhostUserConnection connection, BackendPeer peer, Consumer<String> onLost,
-                            byte[] ownConfig) {
+                            byte[] ownConfig, Supplier<EventNotifier> notifiers) {
         this.shape = shape;
         this.connection = connection;
         this.peer = peer;
         this.onLost = onLost;
-        this.calls = new EventFd[shape.queueCount()];
-        this.errs = new EventFd[shape.queueCount()];
+        this.calls = new EventNotifier[shape.queueCount()];
+        this.errs = new EventNotifier[shape.queueCount()];
+        EventNotifier wakeUp = null;
         long features;
         long protocol = 0;
         byte[] space = new byte[shape.configSize()];
         try {
             for (int i = 0; i < calls.length; i++) {
-                calls[i] = nonBlockingEventFd();
-                errs[i] = nonBlockingEventFd();
+                calls[i] = notifiers.get();
+                errs[i] = notifiers.get();
             }
+            wakeUp = notifiers.get();
             connection.send(VhostUserRequest.SET_OWNER, new Empty());
             features = connection.callU64(VhostUserRequest.GET_FEATURES);
             if (!VirtioFeatures.has(features, VirtioFeatures.VERSION_1)) {
@@ -173,11 +182,13 @@ public final class VhostUserDevice implements VirtioDevice {
         } catch (VhostUserProtocolException | RuntimeException e) {
             String fate = peer.fate();
             connection.close();
+            if (wakeUp != null) wakeUp.close();
             releaseDescriptors();
             peer.close();
             throw new ConfigurationException("The vhost-user back-end for " + shape.name() + " failed its handshake ("
                     + e.getMessage() + (fate.isEmpty() ? "" : "; " + fate) + "): see its messages above, or run with --sandbox=none.", e);
         }
+        this.wake = wakeUp;
         this.backendFeatures = features;
         this.protocolFeatures = protocol;
         this.config = space;
@@ -192,6 +203,7 @@ public final class VhostUserDevice implements VirtioDevice {
     @Override public int maxQueueSize() { return shape.maxQueueSize(); }
     @Override public long features() { return backendFeatures & GUEST_VISIBLE_FEATURES; }
     @Override public int configSize() { return shape.configSize(); }
+    @Override public boolean servedElsewhere() { return true; }
 
     /** Why the back-end was lost, or null while it serves. */
     public String lostReason() {
@@ -272,18 +284,17 @@ public final class VhostUserDevice implements VirtioDevice {
         connection.send(VhostUserRequest.SET_VRING_BASE, new VringState(i, q.queue().nextAvail()));
         connection.send(VhostUserRequest.SET_VRING_ADDR, new VringAddress(i, 0, userAddress(memory, layout.descriptorTable()),
                 userAddress(memory, layout.usedRing()), userAddress(memory, layout.availableRing()), 0));
-        connection.send(VhostUserRequest.SET_VRING_CALL, new VringFile(i, false), calls[i].fd());
-        connection.send(VhostUserRequest.SET_VRING_ERR, new VringFile(i, false), errs[i].fd());
+        connection.send(VhostUserRequest.SET_VRING_CALL, new VringFile(i, false), calls[i].signalFd());
+        connection.send(VhostUserRequest.SET_VRING_ERR, new VringFile(i, false), errs[i].signalFd());
     }
 
     private void kickQueue(ActiveQueue q) throws VhostUserProtocolException {
         int i = q.index();
+        // The ioeventfd on KVM; where the hypervisor has none, the pipe the transport writes on each QueueNotify exit.
         int kick = q.kick().fd();
         if (kick < 0) {
-            // No ioeventfd (the hypervisor has none): QueueNotify exits, and a relay passes each kick on.
-            KickRelay relay = new KickRelay(shape.name() + "-q" + i, q.kick());
-            relays.add(relay);
-            kick = relay.fd();
+            throw new VhostUserProtocolException("queue " + i + " has no kick descriptor to hand over (its transport"
+                    + " signals an in-process notifier; VirtioMmioDevices gives remote devices descriptors)");
         }
         connection.send(VhostUserRequest.SET_VRING_KICK, new VringFile(i, false), kick);
         started.add(i);
@@ -310,15 +321,13 @@ public final class VhostUserDevice implements VirtioDevice {
             lose(e.getMessage());
         } finally {
             started.clear();
-            relays.forEach(KickRelay::close);
-            relays.clear();
             // After GET_VRING_BASE the back-end has stopped, so whatever it signalled for this activation is
             // already in the eventfds: drained here, it cannot reach the next activation (a console's second
             // queue reporting the same failure would otherwise break the driver's fresh start).
             synchronized (notifyLock) {
                 active = null;
-                for (EventFd e : calls) drain(e);
-                for (EventFd e : errs) drain(e);
+                for (EventNotifier e : calls) drain(e);
+                for (EventNotifier e : errs) drain(e);
             }
         }
     }
@@ -353,32 +362,32 @@ public final class VhostUserDevice implements VirtioDevice {
             int[] fds = new int[2 + 2 * n];
             int[] events = new int[fds.length];
             fds[0] = wake.fd();
-            events[0] = LinuxLibc.POLLIN;
+            events[0] = Posix.POLLIN;
             fds[1] = watchSocket ? connection.socket() : -1; // poll skips negative descriptors
             events[1] = 0;
             for (int i = 0; i < n; i++) {
                 fds[2 + i] = calls[i].fd();
                 fds[2 + n + i] = errs[i].fd();
-                events[2 + i] = events[2 + n + i] = LinuxLibc.POLLIN;
+                events[2 + i] = events[2 + n + i] = Posix.POLLIN;
             }
             int[] ready;
             try {
-                ready = LinuxLibc.poll(fds, events, -1);
+                ready = Posix.poll(fds, events, -1);
             } catch (RuntimeException e) {
                 if (!closing) LOG.warning(shape.name() + ": notification thread ended: " + e);
                 return;
             }
             if (ready[0] != 0) wake.await();
             if (closing) return;
-            if (watchSocket && (ready[1] & (LinuxLibc.POLLHUP | LinuxLibc.POLLERR)) != 0) {
+            if (watchSocket && (ready[1] & (Posix.POLLHUP | Posix.POLLERR)) != 0) {
                 watchSocket = false;
                 lose("the connection was closed by the back-end");
             }
             synchronized (notifyLock) {
                 DeviceContext c = active;
                 for (int i = 0; i < n; i++) {
-                    if ((ready[2 + i] & LinuxLibc.POLLIN) != 0 && drain(calls[i]) != 0 && c != null) c.signalUsed();
-                    if ((ready[2 + n + i] & LinuxLibc.POLLIN) != 0 && drain(errs[i]) != 0 && c != null) {
+                    if ((ready[2 + i] & Posix.POLLIN) != 0 && drain(calls[i]) != 0 && c != null) c.signalUsed();
+                    if ((ready[2 + n + i] & Posix.POLLIN) != 0 && drain(errs[i]) != 0 && c != null) {
                         c.fail("queue " + i + ": the vhost-user back-end reported an error (see its log)");
                     }
                 }
@@ -395,34 +404,31 @@ public final class VhostUserDevice implements VirtioDevice {
             closing = true;
         }
         wake.signal();
-        if (notifications != null && Thread.currentThread() != notifications) {
+        if (Thread.currentThread() != notifications) {
             org.jvmm.virtio.QueueWorker.joinUninterruptibly(notifications);
         }
         connection.close();
         releaseDescriptors();
+        wake.close();
         peer.close();
     }
 
     private void releaseDescriptors() {
-        for (EventFd e : calls) if (e != null) e.close();
-        for (EventFd e : errs) if (e != null) e.close();
-        wake.close();
+        for (EventNotifier e : calls) if (e != null) e.close();
+        for (EventNotifier e : errs) if (e != null) e.close();
     }
 
-    private static EventFd nonBlockingEventFd() {
-        return new EventFd(LinuxLibc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK));
+    /**
+     * A non-blocking notifier for calls, errors and wake-ups: an eventfd on Linux, a pipe on macOS. The
+     * back-end gets its {@link EventNotifier#signalFd()}; jvmm polls its {@link EventNotifier#fd()}.
+     */
+    private static EventNotifier hostNotifier() {
+        return Posix.DARWIN ? new PipeNotifier() : new EventFd(LinuxLibc.eventfd(0, LinuxLibc.EFD_CLOEXEC | LinuxLibc.EFD_NONBLOCK));
     }
 
-    /** Reads and clears a non-blocking eventfd's counter: 0 if it was not signalled. */
-    private static long drain(EventFd e) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment value = a.allocate(ValueLayout.JAVA_LONG);
-            LinuxLibc.read(e.fd(), value);
-            return value.get(ValueLayout.JAVA_LONG, 0);
-        } catch (SysException ex) {
-            if (ex.errno() == Errno.EAGAIN || ex.errno() == Errno.EINTR) return 0;
-            throw ex;
-        }
+    /** Takes what is pending on a notifier without waiting: non-zero if it was signalled. */
+    private static long drain(EventNotifier e) {
+        return PipeNotifier.drain(e.fd());
     }
 
     private static boolean has(long bits, int bit) {

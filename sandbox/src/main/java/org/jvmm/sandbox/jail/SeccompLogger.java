@@ -86,7 +86,7 @@ public final class SeccompLogger {
     private static void run(int socket, String device, Consumer<String> log) {
         int listener;
         try {
-            LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, 16, 1);
+            org.jvmm.core.sys.Received r = LinuxLibc.recvWithFds(socket, 16, 1);
             if (r.fds().length != 1) {
                 for (int fd : r.fds()) LinuxLibc.close(fd);
                 return;   // the helper ended before it installed its filter

@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 import java.util.function.Consumer;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.sandbox.SandboxedDevices;
 import org.jvmm.sandbox.frontend.BackendPeer;
 import org.jvmm.sandbox.frontend.ParallelOpen;
@@ -96,11 +96,11 @@ public final class PeerDevices {
         String name = "virtio-blk(" + socket.getFileName() + ")";
         pending.add(new Pending() {
             @Override public VirtioDevice connect() {
-                int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+                int fd = Posix.unixSocket(false);
                 try {
-                    LinuxLibc.connectUnix(fd, socket.toString());
+                    Posix.connectUnix(fd, socket.toString());
                 } catch (SysException e) {
-                    LinuxLibc.close(fd);
+                    Posix.close(fd);
                     throw new ConfigurationException("Cannot connect to the vhost-user socket " + socket + " (" + e.errnoName()
                             + "): check that its back-end is running and serves no other front-end.");
                 }

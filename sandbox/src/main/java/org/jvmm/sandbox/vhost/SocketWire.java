@@ -1,7 +1,7 @@
 package org.jvmm.sandbox.vhost;
 
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 
 /** A {@link Wire} over a connected Unix stream socket, with descriptors as SCM_RIGHTS. Owns the socket. */
 public final class SocketWire implements Wire {
@@ -16,12 +16,12 @@ public final class SocketWire implements Wire {
 
     /** Connects to the front-end listening on the Unix socket {@code path} (QEMU's {@code server=on}). */
     public static SocketWire connect(String path) {
-        int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        int fd = Posix.unixSocket(false);
         try {
-            LinuxLibc.connectUnix(fd, path);
+            Posix.connectUnix(fd, path);
             return new SocketWire(fd);
         } catch (RuntimeException e) {
-            LinuxLibc.close(fd);
+            Posix.close(fd);
             throw e;
         }
     }
@@ -30,10 +30,10 @@ public final class SocketWire implements Wire {
     public Chunk receive(int maxBytes, int maxFds) throws VhostUserProtocolException {
         while (true) {
             try {
-                LinuxLibc.Received r = LinuxLibc.recvWithFds(socket, maxBytes, maxFds);
+                org.jvmm.core.sys.Received r = Posix.recvWithFds(socket, maxBytes, maxFds);
                 return new Chunk(r.data(), r.fds());
             } catch (SysException e) {
-                if (e.errno() == 4 /* EINTR */) continue;
+                if (Posix.interrupted(e)) continue;
                 throw new VhostUserProtocolException("receive failed: " + e.getMessage());
             }
         }
@@ -45,7 +45,7 @@ public final class SocketWire implements Wire {
         try {
             while (sent < data.length) {
                 byte[] rest = sent == 0 ? data : java.util.Arrays.copyOfRange(data, sent, data.length);
-                sent += (int) LinuxLibc.sendWithFds(socket, rest, new int[0]);
+                sent += (int) Posix.sendWithFds(socket, rest, new int[0]);
             }
         } catch (SysException e) {
             throw new VhostUserProtocolException("send failed: " + e.getMessage());
@@ -55,7 +55,7 @@ public final class SocketWire implements Wire {
     @Override
     public void closeFd(int fd) {
         try {
-            LinuxLibc.close(fd);
+            Posix.close(fd);
         } catch (RuntimeException ignored) {
             // Only EBADF or EINTR are possible, and the descriptor is gone either way.
         }
@@ -65,6 +65,6 @@ public final class SocketWire implements Wire {
     public void close() {
         if (closed) return;
         closed = true;
-        LinuxLibc.close(socket);
+        Posix.close(socket);
     }
 }

@@ -9,7 +9,7 @@ import java.util.logging.Logger;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.sys.EventNotifier;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Config;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Empty;
 import org.jvmm.sandbox.vhost.VhostUserPayload.MemoryTable;
@@ -78,9 +78,9 @@ public final class VhostUserBackend implements AutoCloseable {
         int size;
         VringAddress address;
         int base;
-        PolledEventFd kick;
-        volatile PolledEventFd call;
-        volatile PolledEventFd err;
+        PeerKick kick;
+        volatile PeerCall call;
+        volatile PeerCall err;
         boolean started;
         /** The last SET_VRING_ENABLE, null if none since the ring was reset. */
         Boolean enabled;
@@ -275,7 +275,7 @@ public final class VhostUserBackend implements AutoCloseable {
             }
         }
         // From here on the descriptor is ours: nothing below refuses the message.
-        PolledEventFd fd = f.noFd() ? null : new PolledEventFd(fds[0]);
+        int received = f.noFd() ? -1 : fds[0];
         fdsKept = true;
         switch (r) {
             case SET_VRING_KICK -> {
@@ -283,13 +283,13 @@ public final class VhostUserBackend implements AutoCloseable {
                 saveBases();
                 ring.started = false;
                 closeQuietly(ring.kick);
-                ring.kick = fd;
+                ring.kick = new PeerKick(received);
                 ring.queue = null;
                 ring.started = true;
                 reconcile();
             }
-            case SET_VRING_CALL -> { PolledEventFd old = ring.call; ring.call = fd; closeQuietly(old); }
-            case SET_VRING_ERR -> { PolledEventFd old = ring.err; ring.err = fd; closeQuietly(old); }
+            case SET_VRING_CALL -> { PeerCall old = ring.call; ring.call = received < 0 ? null : new PeerCall(received); closeQuietly(old); }
+            case SET_VRING_ERR -> { PeerCall old = ring.err; ring.err = received < 0 ? null : new PeerCall(received); closeQuietly(old); }
             default -> throw new VhostUserProtocolException(r + ": unexpected ring-descriptor payload");
         }
     }
@@ -317,14 +317,13 @@ public final class VhostUserBackend implements AutoCloseable {
             for (int i = 0; i < regions.size(); i++) {
                 Region region = regions.get(i);
                 // A mapping past the end of its file would raise SIGBUS on first touch: refuse it here.
-                long fileSize = LinuxLibc.fstatSize(fds[i]);
+                long fileSize = Posix.fileSize(fds[i]);
                 if (region.mmapOffset() + region.size() > fileSize) {
                     throw new IllegalArgumentException("region " + i + " ends at byte " + (region.mmapOffset() + region.size())
                             + " of a descriptor of only " + fileSize + " bytes");
                 }
                 // Like libvhost-user: map from offset 0 so the offset needs no page alignment.
-                MemorySegment whole = LinuxLibc.mmap(region.mmapOffset() + region.size(),
-                        LinuxLibc.PROT_READ | LinuxLibc.PROT_WRITE, LinuxLibc.MAP_SHARED, fds[i], 0);
+                MemorySegment whole = Posix.mapShared(fds[i], 0, region.mmapOffset() + region.size());
                 mappings.add(whole);
                 mapped.add(new MemoryRegion(region.guestAddress(), whole.asSlice(region.mmapOffset(), region.size()), fds[i], region.mmapOffset()));
             }
@@ -432,7 +431,8 @@ public final class VhostUserBackend implements AutoCloseable {
             closeQuietly(ring.kick);
             closeQuietly(ring.call);
             closeQuietly(ring.err);
-            ring.kick = ring.call = ring.err = null;
+            ring.kick = null;
+            ring.call = ring.err = null;
             ring.size = 0;
             ring.address = null;
             ring.base = 0;
@@ -482,7 +482,7 @@ public final class VhostUserBackend implements AutoCloseable {
 
     private static void closeFdQuietly(int fd) {
         try {
-            LinuxLibc.close(fd);
+            Posix.close(fd);
         } catch (RuntimeException ignored) {
             // Already gone; nothing else to release.
         }
@@ -490,7 +490,7 @@ public final class VhostUserBackend implements AutoCloseable {
 
     private static void unmapQuietly(MemorySegment m) {
         try {
-            LinuxLibc.munmap(m);
+            Posix.unmap(m);
         } catch (RuntimeException ignored) {
             // Unmapping a mapping we made cannot meaningfully fail; never let it mask the real error.
         }

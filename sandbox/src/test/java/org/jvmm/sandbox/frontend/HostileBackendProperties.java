@@ -16,7 +16,7 @@ import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.SocketWire;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
@@ -78,7 +78,7 @@ class HostileBackendProperties {
         } catch (ConfigurationException refused) {
             return;
         }
-        try (device; GuestMemory memory = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20))); EventFd kick = new EventFd()) {
+        try (device; GuestMemory memory = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20))); EventFd kick = new EventFd()) {
             FrontendTestAccess.Driver driver = FrontendTestAccess.blockDriver(memory, kick);
             device.activate(driver.context());
             device.reset();

@@ -19,8 +19,10 @@ import java.util.function.Function;
 import org.jvmm.core.ConfigurationException;
 import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
+import org.jvmm.core.sys.EventNotifier;
+import org.jvmm.core.sys.PipeNotifier;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.SocketWire;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
@@ -38,6 +40,8 @@ import org.jvmm.virtio.blk.VirtioBlock;
 import org.jvmm.virtio.queue.SplitQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,7 +56,7 @@ class VhostUserDeviceTest {
     static final long VERSION_1 = VirtioFeatures.bit(VirtioFeatures.VERSION_1);
 
     @TempDir Path dir;
-    final GuestMemory memory = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
+    final GuestMemory memory = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 1 << 20)));
     final List<AutoCloseable> toClose = new ArrayList<>();
 
     @AfterEach
@@ -61,13 +65,19 @@ class VhostUserDeviceTest {
         memory.close();
     }
 
-    private FakeContext activation(EventFd kick) throws Exception {
+    private FakeContext activation(EventNotifier kick) throws Exception {
         SplitQueue q = new SplitQueue(memory, BlockRing.layout(), 256, false, false);
         return new FakeContext(memory, VERSION_1, List.of(new ActiveQueue(0, q, kick)));
     }
 
-    @Test
-    void requestsReachTheBackEndThroughTheKickDescriptorAndCallsBecomeInterrupts() throws Exception {
+    /**
+     * With eventfds (KVM's ioeventfd for the kick, eventfds for the calls: Linux) and with pipes (the kick a
+     * pipe the transport writes on each QueueNotify exit, the calls pipes whose write ends the back-end gets:
+     * macOS, and Hypervisor.framework anywhere).
+     */
+    @ParameterizedTest(name = "pipes: {0}")
+    @ValueSource(booleans = {false, true})
+    void requestsReachTheBackEndThroughTheKickDescriptorAndCallsBecomeInterrupts(boolean pipes) throws Exception {
         byte[] initial = new byte[64 * 512];
         Arrays.fill(initial, (byte) 0x5c);
         Path image = Files.write(dir.resolve("disk.img"), initial);
@@ -78,12 +88,14 @@ class VhostUserDeviceTest {
                 return String.valueOf(b.serve());
             }
         });
-        VhostUserDevice device = VhostUserDevice.connect(DeviceShape.block("blk-test"), pair[0], BackendPeer.NONE, null, 15_000);
+        VhostUserDevice device = pipes
+                ? VhostUserDevice.connect(DeviceShape.block("blk-test"), pair[0], BackendPeer.NONE, null, 15_000, PipeNotifier::new)
+                : VhostUserDevice.connect(DeviceShape.block("blk-test"), pair[0], BackendPeer.NONE, null, 15_000);
 
         assertEquals(block.features() & VhostUserDevice.GUEST_VISIBLE_FEATURES, device.features(), "the back-end's offer, without vhost-user's own bits");
         assertEquals(64, device.readConfig(0, 8), "capacity in sectors, from GET_CONFIG");
 
-        EventFd kick = new EventFd();
+        EventNotifier kick = pipes ? new PipeNotifier() : new EventFd();
         toClose.add(kick);
         for (int round = 0; round < 2; round++) {
             // Twice: the second time after a device reset (GET_VRING_BASE, RESET_DEVICE) and a new activation.

@@ -9,7 +9,7 @@ import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.SocketWire;
 import org.jvmm.sandbox.vhost.VhostUserBackend;
@@ -49,7 +49,7 @@ final class BlkFrontend implements AutoCloseable {
     BlkFrontend(int socket) {
         this.socket = socket;
         this.wire = new SocketWire(socket);
-        this.guest = LinuxGuestMemory.allocate(List.of(new MemoryRange(LOW, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
+        this.guest = SharedGuestMemory.allocate(List.of(new MemoryRange(LOW, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
     }
 
     /** The pattern {@link #run} writes to sector 5. */

@@ -21,7 +21,7 @@ import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Config;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Empty;
@@ -75,7 +75,7 @@ class VhostUserBackendProperties {
     @Property(tries = 1_000)
     void randomConversationsEndServeWithoutEscapingOrHanging(@ForAll long seed) throws Exception {
         Random r = new Random(seed);
-        try (GuestMemory guest = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
+        try (GuestMemory guest = SharedGuestMemory.allocate(List.of(new MemoryRange(0, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
              EventFd kick = new EventFd(); EventFd call = new EventFd()) {
             // Garbage rings and descriptors: the device must refuse them, not trust them.
             byte[] noise = new byte[(int) LOW_SIZE];

@@ -17,7 +17,7 @@ import org.jvmm.core.memory.GuestMemory;
 import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Config;
 import org.jvmm.sandbox.vhost.VhostUserPayload.Empty;
@@ -61,7 +61,7 @@ class VhostUserBackendTest {
 
     @BeforeEach
     void start() throws Exception {
-        guest = LinuxGuestMemory.allocate(List.of(new MemoryRange(LOW, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
+        guest = SharedGuestMemory.allocate(List.of(new MemoryRange(LOW, LOW_SIZE), new MemoryRange(HIGH, HIGH_SIZE)));
         disk = new byte[64 * 1024];
         new Random(7).nextBytes(disk);
         image = dir.resolve("disk.img");

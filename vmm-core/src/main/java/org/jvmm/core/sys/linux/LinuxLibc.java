@@ -10,6 +10,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
+import org.jvmm.core.sys.Received;
 import org.jvmm.core.sys.SysException;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -446,6 +447,7 @@ public final class LinuxLibc {
         static final MethodHandle MPROTECT = linkErrno("mprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
         static final MethodHandle MEMFD_CREATE = linkErrno("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle EVENTFD = linkErrno("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle PIPE2 = linkErrno("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     /**
@@ -492,6 +494,18 @@ public final class LinuxLibc {
         MemorySegment st = state();
         try (Arena a = Arena.ofConfined()) {
             return check((int) Memory.MEMFD_CREATE.invokeExact(st, a.allocateFrom(name), flags), st, "memfd_create " + name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code <unistd.h> pipe2}: a pipe with {@code flags} (O_CLOEXEC, O_NONBLOCK) on both ends; {read end, write end}. */
+    public static int[] pipe2(int flags) {
+        MemorySegment st = state();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ends = a.allocate(JAVA_INT, 2);
+            check((int) Memory.PIPE2.invokeExact(st, ends, flags), st, "pipe2");
+            return ends.toArray(JAVA_INT);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -659,9 +673,6 @@ public final class LinuxLibc {
     private static final long MSGHDR_SIZE = 56;
     // struct cmsghdr (LP64): size_t len 0, int level 8, int type 12, data 16.
     private static final long CMSG_HEADER = 16;
-
-    /** A message received with {@link #recvWithFds}: its bytes (empty at end of stream) and the descriptors it carried. */
-    public record Received(byte[] data, int[] fds) {}
 
     /** {@code <sys/socket.h> socketpair}: two connected sockets. */
     public static int[] socketpair(int domain, int type, int protocol) {

@@ -99,7 +99,7 @@ class LinuxLibcTest {
         try (EventFd sent = new EventFd()) {
             byte[] payload = {1, 2, 3, 4, 5};
             assertEquals(5, LinuxLibc.sendWithFds(pair[0], payload, new int[] {sent.fd()}));
-            LinuxLibc.Received r = LinuxLibc.recvWithFds(pair[1], 64, 4);
+            org.jvmm.core.sys.Received r = LinuxLibc.recvWithFds(pair[1], 64, 4);
             assertArrayEquals(payload, r.data());
             assertEquals(1, r.fds().length);
             assertNotEquals(sent.fd(), r.fds()[0]);

@@ -14,7 +14,7 @@ import org.jvmm.core.memory.MemoryRange;
 import org.jvmm.core.memory.MemoryRegion;
 import org.jvmm.core.sys.SysException;
 import org.jvmm.core.sys.linux.Errno;
-import org.jvmm.core.sys.linux.LinuxGuestMemory;
+import org.jvmm.core.memory.SharedGuestMemory;
 import org.jvmm.core.sys.linux.LinuxLibc;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,7 +48,7 @@ class KvmBindingTest {
     @Test
     void openCreateMapAndRun() {
         try (KvmSystem kvm = KvmSystem.open();
-             GuestMemory mem = LinuxGuestMemory.allocate(List.of(new MemoryRange(0, 0x10000)))) {
+             GuestMemory mem = SharedGuestMemory.allocate(List.of(new MemoryRange(0, 0x10000)))) {
             assertTrue(kvm.checkExtension(KvmIoctl.KVM_CAP_USER_MEMORY) > 0);
             assertTrue(kvm.checkExtension(KvmIoctl.KVM_CAP_IMMEDIATE_EXIT) > 0);
             assertTrue(kvm.vcpuMmapSize() >= 4096);
