@@ -38,8 +38,8 @@ import org.jvmm.virtio.net.VirtioNet;
  * With {@code --descriptors-on-socket}, as jvmm starts helpers, the first thing on the connection is one
  * byte 'D' carrying the device's descriptor (disk image, TAP or network socket, terminal) as SCM_RIGHTS,
  * then vhost-user starts: the helper opens nothing itself. {@code --parent-pid} arms PR_SET_PDEATHSIG
- * (SIGKILL; on macOS, which has no such signal, a watcher of jvmm's process) and exits at once if the
- * parent is already not that process, so a helper never outlives jvmm.
+ * (SIGKILL; macOS has none, and relies on the socket's end of file) and exits at once if the parent is
+ * already not that process, so a helper never outlives jvmm.
  * {@code --socket-fd} and {@code --disk-fd} take inherited descriptors; {@code --socket PATH} alone
  * connects to a front-end listening on a Unix socket (QEMU's {@code -chardev socket,server=on}), and
  * {@code --test-open-disk} opens an image by path and {@code --test-open-tap} attaches to a TAP device by name,
@@ -89,13 +89,9 @@ public final class Helper {
         Options o = parse(args);
         if (o.parentPid >= 0) {
             // Armed first, then checked: a parent that died before the prctl would otherwise go unnoticed.
-            if (Posix.DARWIN) {
-                // macOS has no parent-death signal: a watcher ends the helper when jvmm ends (the socket's end of
-                // file usually ends it first).
-                ProcessHandle.of(o.parentPid).ifPresent(p -> p.onExit().thenRun(() -> Runtime.getRuntime().halt(1)));
-            } else {
-                LinuxLibc.prctl(LinuxLibc.PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-            }
+            // macOS has no parent-death signal: there the end of file on the socket, which the kernel delivers
+            // when jvmm's process ends however it ends, is what ends the helper.
+            if (!Posix.DARWIN) LinuxLibc.prctl(LinuxLibc.PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
             long parent = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
             if (parent != o.parentPid) {
                 System.err.println("jvmm helper: jvmm (pid " + o.parentPid + ") is gone; exiting.");

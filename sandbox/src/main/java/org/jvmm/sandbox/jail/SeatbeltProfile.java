@@ -2,6 +2,7 @@ package org.jvmm.sandbox.jail;
 
 import java.nio.file.Path;
 import java.util.List;
+import org.jvmm.core.sys.Posix;
 
 /**
  * The macOS counterpart of the seccomp policy: a deny-default Seatbelt profile (SBPL, the Scheme-like
@@ -11,9 +12,12 @@ import java.util.List;
  * <p>What it allows: reading the JDK and jvmm's jars (the JVM still maps a native library or reads a
  * class now and then), reading and writing the device's own files when jvmm names them (the disk image
  * for blk, whose descriptor the helper already holds), reading sysctls (the JVM asks for CPU count and
- * memory size), process information and signals about itself only. Everything else is denied by
- * {@code (deny default)}: every other file, every network operation (the helper's sockets arrive
- * connected), {@code process-exec} and {@code process-fork}, Mach and POSIX IPC.
+ * memory size), process information and signals about itself only, and reading and writing the data of
+ * jvmm's guest-memory objects (POSIX shared memory named as {@link Posix#sharedMemory} names them, which
+ * the helper maps from the descriptors it was given). Everything else is denied by {@code (deny default)}:
+ * every other file, every network operation (the helper's sockets arrive connected), {@code process-exec}
+ * and {@code process-fork}, Mach IPC, and every other POSIX IPC (creating, unlinking or opening shared
+ * memory by another name, semaphores).
  *
  * <p><strong>Unverified:</strong> there is no Mac where this project is tested. The text is checked by
  * unit tests against the rules above; whether a real macOS JVM runs under it has not been seen.
@@ -48,6 +52,9 @@ public record SeatbeltProfile(String device, Path javaHome, List<Path> codePath,
             for (Path p : deviceFiles) s.append("\n    (literal ").append(quote(p)).append(")");
             s.append(")\n");
         }
+        s.append("; Guest memory: the shared memory objects jvmm made (unlinked at once) and handed over, mapped.\n");
+        s.append("(allow ipc-posix-shm-read-data ipc-posix-shm-write-data\n    (ipc-posix-name-regex #\"^")
+                .append(Posix.SHARED_MEMORY_PREFIX).append("[0-9a-f]+$\"))\n");
         s.append("; What the JVM asks about itself and the machine.\n");
         s.append("(allow sysctl-read)\n");
         s.append("(allow process-info* (target self))\n");

@@ -28,9 +28,13 @@ class SeatbeltProfileTest {
                 + "    (literal \"/opt/jvmm/lib/org.jvmm.sandbox.jar\"))"), p);
         assertFalse(p.contains("file-write"), "a net helper writes no file: " + p);
         for (String never : List.of("(allow default", "(allow network", "(allow process-exec", "(allow process-fork",
-                "(allow mach", "(allow ipc", "(allow file-write*", "(allow file-read* (subpath \"/\")")) {
+                "(allow mach", "(allow file-write*", "(allow file-read* (subpath \"/\")", "ipc-posix-shm-write-create",
+                "ipc-posix-shm-write-unlink", "ipc-posix-sem", "(allow ipc-posix-shm*", "(allow ipc-posix*")) {
             assertFalse(p.contains(never), never + " in\n" + p);
         }
+        // Guest memory only: jvmm's shared memory objects, whose names are "/jvmm-" and 16 hex digits.
+        assertTrue(p.contains("(allow ipc-posix-shm-read-data ipc-posix-shm-write-data\n    (ipc-posix-name-regex #\"^/jvmm-[0-9a-f]+$\"))"), p);
+        assertEquals(1, p.split("\\(allow ipc", -1).length - 1, "one IPC rule: " + p);
         assertBalanced(p);
     }
 

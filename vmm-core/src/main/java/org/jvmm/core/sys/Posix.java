@@ -222,6 +222,12 @@ public final class Posix {
     // ---------------------------------------------------------------- shared memory
 
     /**
+     * How the names of jvmm's POSIX shared memory objects on macOS begin: 16 lower-case hex digits follow.
+     * A helper's Seatbelt profile lets it map only objects so named.
+     */
+    public static final String SHARED_MEMORY_PREFIX = "/jvmm-";
+
+    /**
      * A new shareable memory file of {@code size} bytes (zero-filled, no name left behind), close-on-exec:
      * a memfd on Linux; on macOS a POSIX shared memory object, unlinked at once so that only descriptors
      * name it. Another process maps it after receiving the descriptor (vhost-user's SET_MEM_TABLE).
@@ -229,8 +235,8 @@ public final class Posix {
     public static int sharedMemory(String name, long size) {
         int fd;
         if (DARWIN) {
-            // PSHMNAMLEN is 31: "/" + a short prefix + 16 random hex digits fits, and O_EXCL makes it ours alone.
-            String shm = "/jvmm-" + HexFormat.of().toHexDigits(new SecureRandom().nextLong());
+            // PSHMNAMLEN is 31: the prefix and 16 random hex digits fit, and O_EXCL makes the object ours alone.
+            String shm = SHARED_MEMORY_PREFIX + HexFormat.of().toHexDigits(new SecureRandom().nextLong());
             fd = DarwinLibc.shmOpen(shm, DarwinLibc.O_RDWR | DarwinLibc.O_CREAT | DarwinLibc.O_EXCL | DarwinLibc.O_CLOEXEC, 0600);
             DarwinLibc.shmUnlink(shm);
         } else {
