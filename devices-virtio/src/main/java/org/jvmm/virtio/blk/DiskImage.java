@@ -3,18 +3,13 @@ package org.jvmm.virtio.blk;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.Errno;
+import org.jvmm.core.sys.darwin.DarwinLibc;
 import org.jvmm.core.sys.linux.LinuxLibc;
 
 /**
@@ -23,22 +18,26 @@ import org.jvmm.core.sys.linux.LinuxLibc;
  * <p>The image is locked for as long as it is open, so that no two users can corrupt it: a writable image
  * exclusively, a read-only one shared, so any number of readers may share an image nobody writes, but a
  * writer excludes readers (they would see a file system changing under them) and readers exclude a writer.
- * On Linux the locks are open file description locks ({@code fcntl F_OFD_SETLK} over the whole file):
- * they belong to this image's own descriptor, so a second open of the same file in this
- * process conflicts exactly as another process's would, and closing that second descriptor after a failed
- * open leaves the first one's lock alone. (POSIX record locks, which {@link FileChannel#tryLock()} takes,
- * are per process and vanish on any close of the file.) OFD locks and POSIX record locks conflict with
- * each other, so VMMs that take either kind are kept out.
+ * The lock belongs to the open file description of this image's own descriptor, not to the process: a
+ * second open of the same file in this process conflicts exactly as another process's would, closing that
+ * second descriptor after a failed open leaves the first one's lock alone, and a descriptor handed to
+ * another process carries the lock with it. (POSIX record locks, which {@link java.nio.channels.FileChannel#tryLock()}
+ * takes, are per process and vanish on any close of the file, so they would do none of this.)
+ * <ul>
+ *   <li>On Linux the locks are open file description locks ({@code fcntl F_OFD_SETLK} over the whole
+ *       file). OFD locks and POSIX record locks conflict with each other, so VMMs that take either kind
+ *       are kept out.</li>
+ *   <li>macOS has no OFD locks; its {@code flock(2)} locks ({@code LOCK_EX}, or {@code LOCK_SH} for a
+ *       read-only image) also belong to the open file description, so they behave the same way between
+ *       jvmm processes. Whether they also keep out a VMM that takes only POSIX record locks is up to the
+ *       kernel; nothing here relies on it.</li>
+ * </ul>
  *
- * <p>Elsewhere (macOS) jvmm has no libc binding to take {@code flock(2)} locks, whose per-open-file
- * semantics would match, so a writable image takes the JDK's exclusive record lock, with the per-process
- * weakness above, and a read-only image takes none.
- *
- * <p>On Linux all I/O goes through that one locked descriptor with libc's {@code pread}/{@code pwrite}
- * straight into the caller's memory, and {@link #descriptor()} hands the descriptor to a device helper
- * process: SCM_RIGHTS gives the helper the same open file description, so the lock travels with it, jvmm
- * keeps its own copy for the VM's life (no window in which another VM could take the image), and the
- * helper {@link #adopt adopts} the descriptor without opening anything.
+ * <p>All I/O goes through that one locked descriptor with libc's {@code pread}/{@code pwrite} straight
+ * into the caller's memory, and {@link #descriptor()} hands the descriptor to a device helper process:
+ * SCM_RIGHTS gives the helper the same open file description, so the lock travels with it, jvmm keeps its
+ * own copy for the VM's life (no window in which another VM could take the image), and the helper
+ * {@link #adopt adopts} the descriptor without opening anything.
  *
  * <p>The size is fixed when the image is opened. Thread-safe: positional reads and writes share no file
  * pointer.
@@ -46,19 +45,16 @@ import org.jvmm.core.sys.linux.LinuxLibc;
 public final class DiskImage implements AutoCloseable {
 
     private static final int ZERO_CHUNK = 64 * 1024;
-    /** {@code <errno.h>}: a read-only file system. */
-    private static final int EROFS = 30;
-    /** {@code <fcntl.h>}: the access-mode bits of the file status flags. */
-    private static final int O_ACCMODE = 3;
-    private static final boolean LINUX = "Linux".equals(System.getProperty("os.name"));
+    /** {@code <fcntl.h>}: the access-mode bits of the file status flags, and two of their values (the same on Linux and macOS). */
+    private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1;
 
     private final Path path;
-    private final ImageFile file;
+    private final DescriptorFile file;
     private final boolean readOnly;
     private final long size;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private DiskImage(Path path, ImageFile file, boolean readOnly, long size) {
+    private DiskImage(Path path, DescriptorFile file, boolean readOnly, long size) {
         this.path = path;
         this.file = file;
         this.readOnly = readOnly;
@@ -74,7 +70,19 @@ public final class DiskImage implements AutoCloseable {
         if (!Files.isRegularFile(path)) {
             throw new ConfigurationException("Disk image " + path + " does not exist or is not a regular file: check the --disk path.");
         }
-        return LINUX ? openWithOfdLock(path, readOnly) : openWithRecordLock(path, readOnly);
+        int fd;
+        try {
+            fd = Posix.openFile(path.toString(), readOnly);
+        } catch (SysException e) {
+            throw openFailure(path, readOnly, e);
+        }
+        try {
+            lock(fd, path, readOnly);
+            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, Posix.fileSize(fd));
+        } catch (RuntimeException e) {
+            Posix.close(fd);
+            throw e;
+        }
     }
 
     /**
@@ -82,31 +90,28 @@ public final class DiskImage implements AutoCloseable {
      * {@link #open}: if the descriptor shares the open file description that jvmm locked, the lock is
      * already this descriptor's and taking it again changes nothing; an unlocked descriptor gets the lock
      * here, or the image is refused if another user holds it. {@code path} only names the image in messages
-     * and in {@link #path()}. Linux only. The descriptor is closed if this fails.
+     * and in {@link #path()}. The descriptor is closed if this fails.
      *
      * @throws ConfigurationException if the descriptor is not open for what {@code readOnly} asks, or locked
      */
     public static DiskImage adopt(int fd, Path path, boolean readOnly) {
-        if (!LINUX) {
-            throw new ConfigurationException("Handing a disk image over as a descriptor needs Linux: use --sandbox=none here.");
-        }
         try {
             int mode;
             try {
-                mode = LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0) & O_ACCMODE;
+                mode = accessMode(fd);
             } catch (SysException e) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is not open (" + e.errnoName() + "): hand over an open image descriptor.", e);
             }
-            if (!readOnly && mode == LinuxLibc.O_RDONLY) {
+            if (!readOnly && mode == O_RDONLY) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open read-only: pass --ro or hand over a read-write descriptor.");
             }
-            if (mode == LinuxLibc.O_WRONLY) {
+            if (mode == O_WRONLY) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open write-only: hand over a descriptor open for reading.");
             }
             lock(fd, path, readOnly);
-            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, LinuxLibc.fstatSize(fd));
+            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, Posix.fileSize(fd));
         } catch (RuntimeException e) {
-            LinuxLibc.close(fd);
+            Posix.close(fd);
             throw e;
         }
     }
@@ -116,59 +121,30 @@ public final class DiskImage implements AutoCloseable {
         return new DiskImage(path, new DescriptorFile(fd, path.toString(), calls), readOnly, size);
     }
 
-    private static DiskImage openWithOfdLock(Path path, boolean readOnly) {
-        int fd;
-        try {
-            fd = LinuxLibc.open(path.toString(), (readOnly ? LinuxLibc.O_RDONLY : LinuxLibc.O_RDWR) | LinuxLibc.O_CLOEXEC, 0);
-        } catch (SysException e) {
-            throw openFailure(path, readOnly, e.errno(), e);
-        }
-        try {
-            lock(fd, path, readOnly);
-            return new DiskImage(path, new DescriptorFile(fd, path.toString(), FileCalls.LIBC), readOnly, LinuxLibc.fstatSize(fd));
-        } catch (RuntimeException e) {
-            LinuxLibc.close(fd);
-            throw e;
-        }
+    /** {@code fd}'s access mode: {@link #O_RDONLY}, {@link #O_WRONLY} or read-write. */
+    private static int accessMode(int fd) {
+        // Posix.isReadOnly cannot tell write-only from read-write, and adopt must refuse write-only.
+        return (Posix.DARWIN ? DarwinLibc.fcntl(fd, DarwinLibc.F_GETFL, 0) : LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0)) & O_ACCMODE;
     }
 
-    /** Takes the image's OFD lock on {@code fd}: shared for a read-only image, exclusive otherwise. */
+    /** Takes the image's lock on {@code fd}: shared for a read-only image, exclusive otherwise. */
     private static void lock(int fd, Path path, boolean readOnly) {
         try {
-            LinuxLibc.fcntlLock(fd, LinuxLibc.F_OFD_SETLK, readOnly ? LinuxLibc.F_RDLCK : LinuxLibc.F_WRLCK, 0, 0);
-        } catch (SysException e) {
-            if (e.errno() == Errno.EAGAIN || e.errno() == Errno.EACCES) throw locked(path, readOnly);
-            throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
-                    + "): keep disk images on a file system that supports locks.", e);
-        }
-    }
-
-    private static DiskImage openWithRecordLock(Path path, boolean readOnly) {
-        FileChannel channel;
-        try {
-            channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
-                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        } catch (IOException e) {
-            throw openFailure(path, readOnly, e);
-        }
-        FileLock lock = null;
-        try {
-            if (!readOnly) {
-                try {
-                    lock = channel.tryLock();
-                } catch (OverlappingFileLockException e) {
-                    lock = null; // this JVM already holds it: another disk of this VM
-                }
-                if (lock == null) throw locked(path, false);
+            if (Posix.DARWIN) {
+                // A BSD flock lock is owned by the open file description (not the process, unlike a POSIX
+                // record lock), as a Linux OFD lock is: a helper handed this descriptor over SCM_RIGHTS shares
+                // the description and so holds the same lock, and its flock here with the same mode is granted
+                // at once rather than conflicting with jvmm's. The lock goes when the description's last
+                // descriptor closes, wherever that is.
+                DarwinLibc.flock(fd, (readOnly ? DarwinLibc.LOCK_SH : DarwinLibc.LOCK_EX) | DarwinLibc.LOCK_NB);
+            } else {
+                LinuxLibc.fcntlLock(fd, LinuxLibc.F_OFD_SETLK, readOnly ? LinuxLibc.F_RDLCK : LinuxLibc.F_WRLCK, 0, 0);
             }
-            return new DiskImage(path, new ChannelFile(channel, lock, path.toString()), readOnly, channel.size());
-        } catch (IOException e) {
-            new ChannelFile(channel, lock, path.toString()).close();
+        } catch (SysException e) {
+            // A held lock: EWOULDBLOCK from flock (EAGAIN on macOS), EAGAIN or, as POSIX allows, EACCES from fcntl.
+            if (Posix.wouldBlock(e) || (!Posix.DARWIN && e.errnoName().equals("EACCES"))) throw locked(path, readOnly);
             throw new ConfigurationException("Disk image " + path + " cannot be locked (" + e.getMessage()
                     + "): keep disk images on a file system that supports locks.", e);
-        } catch (RuntimeException e) {
-            new ChannelFile(channel, lock, path.toString()).close();
-            throw e;
         }
     }
 
@@ -178,25 +154,14 @@ public final class DiskImage implements AutoCloseable {
                 : "Disk image " + path + " is locked by another VM or disk: stop the other user, or pass ,ro if every user only reads it.");
     }
 
-    private static ConfigurationException openFailure(Path path, boolean readOnly, int errno, Exception cause) {
-        if (errno == Errno.EACCES || errno == Errno.EPERM || errno == EROFS) return notAccessible(path, readOnly, cause);
-        if (errno == Errno.ENOENT) return missing(path, cause);
-        return new ConfigurationException("Disk image " + path + " cannot be opened (" + cause.getMessage() + "): check the --disk path.", cause);
-    }
-
-    private static ConfigurationException openFailure(Path path, boolean readOnly, IOException e) {
-        if (e instanceof AccessDeniedException) return notAccessible(path, readOnly, e);
-        if (e instanceof NoSuchFileException) return missing(path, e);
-        return new ConfigurationException("Disk image " + path + " cannot be opened (" + e.getMessage() + "): check the --disk path.", e);
-    }
-
-    private static ConfigurationException notAccessible(Path path, boolean readOnly, Exception cause) {
-        return new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
-                + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), cause);
-    }
-
-    private static ConfigurationException missing(Path path, Exception cause) {
-        return new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", cause);
+    /** The sentence for a failed open, by the error's name: the numbers differ between Linux and macOS. */
+    static ConfigurationException openFailure(Path path, boolean readOnly, SysException e) {
+        return switch (e.errnoName()) {
+            case "EACCES", "EPERM", "EROFS" -> new ConfigurationException("Disk image " + path + " is not " + (readOnly ? "readable" : "writable")
+                    + ": fix its permissions" + (readOnly ? "." : " or pass ,ro."), e);
+            case "ENOENT" -> new ConfigurationException("Disk image " + path + " does not exist: check the --disk path.", e);
+            default -> new ConfigurationException("Disk image " + path + " cannot be opened (" + e.getMessage() + "): check the --disk path.", e);
+        };
     }
 
     /** The image's path. */
@@ -217,10 +182,10 @@ public final class DiskImage implements AutoCloseable {
     /**
      * The libc descriptor that holds the image and its lock, to hand to a device helper process (SCM_RIGHTS
      * shares the open file description, and with it the lock); it stays this image's, open until
-     * {@link #close()}. -1 where images are not opened through libc (macOS).
+     * {@link #close()}.
      */
     public int descriptor() {
-        return file instanceof DescriptorFile d ? d.fd() : -1;
+        return file.fd();
     }
 
     /** Fills {@code dst} from the image at {@code position}; a short file is an error. */
@@ -233,7 +198,7 @@ public final class DiskImage implements AutoCloseable {
         file.write(position, src);
     }
 
-    /** Makes written data durable: {@code fdatasync}. */
+    /** Makes written data durable: {@code fdatasync} on Linux, {@code fcntl(F_FULLFSYNC)} on macOS. */
     public void flush() throws IOException {
         file.flush();
     }
@@ -256,11 +221,19 @@ public final class DiskImage implements AutoCloseable {
     }
 
     /**
+     * Whether {@link #discard} gives the space back to the host, so that offering virtio's DISCARD is worth
+     * it: on Linux (where a file system that cannot punch holes still gets the range zeroed), not on macOS.
+     */
+    boolean discardFreesSpace() {
+        return !readOnly && file.canPunchHoles();
+    }
+
+    /**
      * Discards {@code [position, position + length)}: afterwards it reads as zeroes.
      *
      * <p>On Linux the range is deallocated ({@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)}),
-     * which frees the space; where that is not possible (another OS, a file system without hole
-     * punching) zeroes are written over data that is not already zero, which keeps the semantics.
+     * which frees the space; where that is not possible (macOS, a file system without hole punching)
+     * zeroes are written over data that is not already zero, which keeps the semantics.
      */
     public void discard(long position, long length) throws IOException {
         if (length == 0) return; // fallocate refuses an empty range (EINVAL); there is nothing to do

@@ -1,12 +1,13 @@
 package org.jvmm.virtio.blk;
 
 import java.lang.foreign.MemorySegment;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.linux.LinuxLibc;
 
 /**
- * The four libc calls a {@link DescriptorFile} makes, as an interface so that tests can answer them the
- * way the kernel may (short counts, EINTR) and check that the loops around them cope. Each throws
- * {@link org.jvmm.core.sys.SysException} with the errno on failure, as {@link LinuxLibc} does.
+ * The libc calls a {@link DescriptorFile} makes, as an interface so that tests can answer them the way the
+ * kernel may (short counts, EINTR) and check that the loops around them cope. Each throws
+ * {@link org.jvmm.core.sys.SysException} with the errno on failure, as the host's libc binding does.
  */
 interface FileCalls {
 
@@ -16,17 +17,27 @@ interface FileCalls {
     /** {@code pwrite(fd, buffer, buffer.byteSize(), offset)}: the bytes written. */
     long pwrite(int fd, MemorySegment buffer, long offset);
 
-    /** {@code fdatasync(fd)}. */
-    void fdatasync(int fd);
+    /** Makes written data durable ({@link Posix#syncData}: {@code fdatasync}, or {@code F_FULLFSYNC} on macOS). */
+    void syncData(int fd);
 
-    /** {@code fallocate(fd, mode, offset, length)}. */
-    void fallocate(int fd, int mode, long offset, long length);
+    /** Whether {@link #punchHole} exists on this host at all; when false it is never called. */
+    boolean canPunchHoles();
+
+    /** Deallocates {@code [offset, offset + length)}, keeping the file's size ({@code fallocate(PUNCH_HOLE | KEEP_SIZE)}). */
+    void punchHole(int fd, long offset, long length);
 
     /** The real calls. */
     FileCalls LIBC = new FileCalls() {
-        @Override public long pread(int fd, MemorySegment buffer, long offset) { return LinuxLibc.pread(fd, buffer, offset); }
-        @Override public long pwrite(int fd, MemorySegment buffer, long offset) { return LinuxLibc.pwrite(fd, buffer, offset); }
-        @Override public void fdatasync(int fd) { LinuxLibc.fdatasync(fd); }
-        @Override public void fallocate(int fd, int mode, long offset, long length) { LinuxLibc.fallocate(fd, mode, offset, length); }
+        @Override public long pread(int fd, MemorySegment buffer, long offset) { return Posix.pread(fd, buffer, offset); }
+        @Override public long pwrite(int fd, MemorySegment buffer, long offset) { return Posix.pwrite(fd, buffer, offset); }
+        @Override public void syncData(int fd) { Posix.syncData(fd); }
+
+        // macOS has no fallocate, and its F_PUNCHHOLE (an fcntl taking a struct) has no binding in jvmm: VirtioBlock then offers no DISCARD.
+        @Override public boolean canPunchHoles() { return !Posix.DARWIN; }
+
+        @Override
+        public void punchHole(int fd, long offset, long length) {
+            LinuxLibc.fallocate(fd, LinuxLibc.FALLOC_FL_PUNCH_HOLE | LinuxLibc.FALLOC_FL_KEEP_SIZE, offset, length);
+        }
     };
 }

@@ -79,7 +79,17 @@ public final class VirtioBlock implements VirtioDevice {
         this.capacity = image.size() / SECTOR_SIZE;
         long f = VirtioFeatures.bit(VirtioFeatures.VERSION_1) | VirtioFeatures.bit(VirtioFeatures.RING_INDIRECT_DESC)
                 | VirtioFeatures.bit(VirtioFeatures.RING_EVENT_IDX) | VirtioFeatures.bit(F_SEG_MAX) | VirtioFeatures.bit(F_FLUSH);
-        f |= image.readOnly() ? VirtioFeatures.bit(F_RO) : VirtioFeatures.bit(F_DISCARD) | VirtioFeatures.bit(F_WRITE_ZEROES);
+        if (image.readOnly()) {
+            f |= VirtioFeatures.bit(F_RO);
+        } else {
+            // WRITE_ZEROES only promises that the range reads as zeroes (write_zeroes_may_unmap stays 0),
+            // which writing zeroes keeps on any host. DISCARD exists to give space back; where the host
+            // cannot deallocate (macOS) it would turn a guest's fstrim into zero writes over every free
+            // block that ever held data, for no space at all, so it is not offered there and the guest
+            // simply does not discard.
+            f |= VirtioFeatures.bit(F_WRITE_ZEROES);
+            if (image.discardFreesSpace()) f |= VirtioFeatures.bit(F_DISCARD);
+        }
         this.features = f;
         this.config = buildConfig();
     }

@@ -21,7 +21,7 @@ import org.jvmm.core.sys.linux.Errno;
 import org.junit.jupiter.api.Test;
 
 /**
- * The libc I/O loops of a Linux {@link DiskImage} (pread/pwrite/fdatasync/fallocate on one descriptor)
+ * The libc I/O loops of a {@link DiskImage} (pread/pwrite/data sync/hole punching on one descriptor)
  * against a file that answers the way the kernel may: fewer bytes than asked and EINTR, in any order.
  * Whatever the schedule, a write puts exactly the caller's bytes at exactly their place, a read returns
  * exactly the file's bytes, and nothing loops forever; real errors, the end of the file and a write
@@ -73,13 +73,18 @@ class DiskImageIoProperties {
         }
 
         @Override
-        public void fdatasync(int fd) {
+        public void syncData(int fd) {
             grant(0);
             syncs++;
         }
 
         @Override
-        public void fallocate(int fd, int mode, long offset, long length) {
+        public boolean canPunchHoles() {
+            return true;
+        }
+
+        @Override
+        public void punchHole(int fd, long offset, long length) {
             grant(0);
             punches++;
             Arrays.fill(bytes, (int) offset, (int) (offset + length), (byte) 0);
@@ -199,7 +204,7 @@ class DiskImageIoProperties {
     void aFileSystemThatCannotPunchHolesGetsZeroesWritten() throws IOException {
         byte[] file = pattern(FILE, 5);
         ScriptedFile kernel = new ScriptedFile(file, List.of()) {
-            @Override public void fallocate(int fd, int mode, long offset, long length) {
+            @Override public void punchHole(int fd, long offset, long length) {
                 throw new SysException("fallocate", 95, "EOPNOTSUPP", "Operation not supported");
             }
         };
@@ -208,6 +213,28 @@ class DiskImageIoProperties {
         byte[] expected = pattern(FILE, 5);
         Arrays.fill(expected, 1000, 31_000, (byte) 0);
         assertArrayEquals(expected, file);
+    }
+
+    @Test
+    void aHostThatCannotPunchHolesIsNeverAskedToAndItsDiscardWritesZeroes() throws IOException {
+        byte[] file = pattern(FILE, 6);
+        byte[] expected = file.clone();
+        Arrays.fill(expected, 2048, 42_048, (byte) 0);
+        ScriptedFile kernel = new ScriptedFile(file, List.of()) {
+            @Override public boolean canPunchHoles() { return false; }
+            @Override public void punchHole(int fd, long offset, long length) { fail("punchHole on a host that has none"); }
+        };
+        DiskImage image = DiskImage.onDescriptor(3, Path.of("mac.img"), false, FILE, kernel);
+        assertFalse(image.discardFreesSpace());
+        image.discard(2048, 40_000);
+        assertArrayEquals(expected, file);
+        assertEquals(0, kernel.punches);
+    }
+
+    @Test
+    void onlyAWritableImageOnAHostThatPunchesHolesSaysDiscardFreesSpace() {
+        assertTrue(DiskImage.onDescriptor(3, Path.of("rw.img"), false, FILE, new ScriptedFile(new byte[FILE], List.of())).discardFreesSpace());
+        assertFalse(DiskImage.onDescriptor(3, Path.of("ro.img"), true, FILE, new ScriptedFile(new byte[FILE], List.of())).discardFreesSpace());
     }
 
     interface IoCall {

@@ -12,7 +12,10 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.Posix;
+import org.jvmm.core.sys.SysException;
 import org.jvmm.virtio.VirtioFeatures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -93,6 +96,21 @@ class VirtioBlockTest {
             assertEquals(S_OK, d.request(T_IN, 0, null, SECTOR_SIZE, 1).status());
         }
         assertArrayEquals(before, Files.readAllBytes(p));
+    }
+
+    @Test
+    void discardIsOfferedOnlyWhereTheHostCanDeallocateWhileWriteZeroesAlwaysIs() throws Exception {
+        var noHoles = new DiskImageIoProperties.ScriptedFile(new byte[SECTORS * SECTOR_SIZE], List.of()) {
+            @Override public boolean canPunchHoles() { return false; }
+        };
+        // Not closed: the scripted image's descriptor number is not this process's to close.
+        long macOs = new VirtioBlock(DiskImage.onDescriptor(3, Path.of("mac.img"), false, SECTORS * SECTOR_SIZE, noHoles)).features();
+        assertTrue(VirtioFeatures.has(macOs, F_WRITE_ZEROES));
+        assertFalse(VirtioFeatures.has(macOs, F_DISCARD));
+        try (VirtioBlock real = new VirtioBlock(DiskImage.open(image((byte) 0), false))) {
+            assertTrue(VirtioFeatures.has(real.features(), F_WRITE_ZEROES));
+            assertEquals(!Posix.DARWIN, VirtioFeatures.has(real.features(), F_DISCARD), "Linux punches holes, macOS cannot here");
+        }
     }
 
     @Test
@@ -209,6 +227,21 @@ class VirtioBlockTest {
     void aMissingImageIsAConfigurationError() {
         ConfigurationException e = assertThrows(ConfigurationException.class, () -> DiskImage.open(dir.resolve("nope.img"), false));
         assertTrue(e.getMessage().contains("nope.img"), e.getMessage());
+    }
+
+    @Test
+    void openFailuresAreToldApartByTheErrorsNameOnEitherHost() {
+        Path p = Path.of("x.img");
+        assertEquals("Disk image x.img is not writable: fix its permissions or pass ,ro.",
+                DiskImage.openFailure(p, false, new SysException("open x.img", 13, "EACCES", "Permission denied")).getMessage());
+        assertEquals("Disk image x.img is not readable: fix its permissions.",
+                DiskImage.openFailure(p, true, new SysException("open x.img", 1, "EPERM", "Operation not permitted")).getMessage());
+        assertEquals("Disk image x.img is not writable: fix its permissions or pass ,ro.",
+                DiskImage.openFailure(p, false, new SysException("open x.img", 30, "EROFS", "Read-only file system")).getMessage());
+        assertEquals("Disk image x.img does not exist: check the --disk path.",
+                DiskImage.openFailure(p, false, new SysException("open x.img", 2, "ENOENT", "No such file or directory")).getMessage());
+        assertEquals("Disk image x.img cannot be opened (open x.img: Too many open files (EMFILE)): check the --disk path.",
+                DiskImage.openFailure(p, false, new SysException("open x.img", 24, "EMFILE", "Too many open files")).getMessage());
     }
 
     @Test
