@@ -3,9 +3,9 @@ package org.jvmm.virtio.net;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.SysException;
-import org.jvmm.core.sys.linux.Errno;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.darwin.DarwinLibc;
 
 /**
  * A Unix stream socket carrying frames the way passt and QEMU's {@code -netdev stream} do (passt(1),
@@ -31,7 +31,10 @@ public final class StreamSocketBackend implements NetBackend {
     public StreamSocketBackend(String description, int fd) {
         this.description = description;
         this.fd = fd;
-        LinuxLibc.fcntl(fd, LinuxLibc.F_SETFL, LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0) | LinuxLibc.O_NONBLOCK);
+        Posix.setNonBlocking(fd);
+        // macOS has no per-call MSG_NOSIGNAL: Posix.send relies on the socket's SO_NOSIGPIPE, which a socket
+        // made elsewhere (handed over, or another program's socketpair) may lack.
+        if (Posix.DARWIN) DarwinLibc.setNoSigPipe(fd);
     }
 
     @Override
@@ -42,7 +45,7 @@ public final class StreamSocketBackend implements NetBackend {
     /** Waits until {@code fd} is ready for {@code events}; false (and the stream broken) if told to abort meanwhile. */
     private boolean await(int events) {
         while (!abort) {
-            if (LinuxLibc.poll(new int[] {fd}, events, WAIT_SLICE_MILLIS)[0] != 0) return true;
+            if (Posix.poll(new int[] {fd}, events, WAIT_SLICE_MILLIS)[0] != 0) return true;
         }
         LOG.warning(description + ": gave up on a stalled peer in the middle of a frame; closing the connection");
         broken = true;
@@ -55,11 +58,11 @@ public final class StreamSocketBackend implements NetBackend {
      * @throws ConfigurationException if nothing listens there
      */
     public static StreamSocketBackend connect(String path) {
-        int fd = LinuxLibc.socket(LinuxLibc.AF_UNIX, LinuxLibc.SOCK_STREAM | LinuxLibc.SOCK_CLOEXEC, 0);
+        int fd = Posix.unixSocket(false);
         try {
-            LinuxLibc.connectUnix(fd, path);
+            Posix.connectUnix(fd, path);
         } catch (SysException e) {
-            LinuxLibc.close(fd);
+            Posix.close(fd);
             throw new ConfigurationException("Cannot connect to the passt socket " + path + " (" + e.errnoName()
                     + "): start passt first (passt --socket " + path + ") and give the path it prints.");
         }
@@ -97,12 +100,12 @@ public final class StreamSocketBackend implements NetBackend {
         while (done < length) {
             int n;
             try {
-                n = LinuxLibc.read(fd, into, done, length - done);
+                n = Posix.read(fd, into, done, length - done);
             } catch (SysException e) {
-                if (e.errno() == Errno.EINTR) continue;
-                if (e.errno() == Errno.EAGAIN && await(LinuxLibc.POLLIN)) continue;
-                if (e.errno() == Errno.EAGAIN) return false;
-                throw e;
+                if (Posix.interrupted(e)) continue;
+                if (!Posix.wouldBlock(e)) throw e;
+                if (await(Posix.POLLIN)) continue;
+                return false;
             }
             if (n == 0) return false;
             done += n;
@@ -123,10 +126,10 @@ public final class StreamSocketBackend implements NetBackend {
             // Waiting: a slow peer slows the guest's transmit queue, which is the backpressure it should see.
             for (int done = 0; done < out.length; ) {
                 try {
-                    done += LinuxLibc.send(fd, out, done, out.length - done, LinuxLibc.MSG_NOSIGNAL);
+                    done += Posix.send(fd, out, done, out.length - done);
                 } catch (SysException e) {
-                    if (e.errno() == Errno.EAGAIN && !await(LinuxLibc.POLLOUT)) return;
-                    if (e.errno() != Errno.EINTR && e.errno() != Errno.EAGAIN) throw e;
+                    if (Posix.wouldBlock(e) && !await(Posix.POLLOUT)) return;
+                    if (!Posix.interrupted(e) && !Posix.wouldBlock(e)) throw e;
                 }
             }
         } catch (SysException e) {
@@ -137,6 +140,6 @@ public final class StreamSocketBackend implements NetBackend {
 
     @Override
     public void close() {
-        LinuxLibc.close(fd);
+        Posix.close(fd);
     }
 }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.jvmm.core.ConfigurationException;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.core.sys.SysException;
 import org.jvmm.core.sys.linux.Errno;
 import org.jvmm.core.sys.linux.LinuxLibc;
@@ -18,6 +19,9 @@ import org.jvmm.virtio.VirtioFeatures;
  * {@code virtio_net_hdr} (TUNSETVNETHDRSZ), exactly the virtio 1.x header, so checksum and segmentation
  * offloads pass through between the guest and the host kernel. TUNSETOFFLOAD tells the kernel which
  * offloaded frames the guest can receive.
+ *
+ * <p>Linux only: elsewhere {@link #open} and {@link #adopt} refuse with a sentence naming the socket
+ * backends to use instead, before touching the Linux binding.
  */
 public final class TapBackend implements NetBackend {
 
@@ -43,10 +47,16 @@ public final class TapBackend implements NetBackend {
     /**
      * Opens (or creates, with CAP_NET_ADMIN) the TAP device {@code ifname}.
      *
-     * @throws ConfigurationException if the name is invalid, the device cannot be used by this user, or
-     *     the host has no TUN/TAP driver
+     * @throws ConfigurationException if the host is not Linux, the name is invalid, the device cannot be
+     *     used by this user, or the host has no TUN/TAP driver
      */
     public static TapBackend open(String ifname) {
+        return open(ifname, Posix.DARWIN);
+    }
+
+    /** As {@link #open(String)} on a macOS host if {@code darwin}: the refusal there is testable on Linux. */
+    static TapBackend open(String ifname, boolean darwin) {
+        if (darwin) throw linuxOnly(ifname);
         byte[] n = ifname.getBytes(StandardCharsets.UTF_8);
         if (n.length == 0 || n.length >= IFNAMSIZ || ifname.contains("/") || ifname.contains(" ")) {
             throw new ConfigurationException("Bad TAP interface name '" + ifname + "': give 1 to 15 characters without '/' or spaces.");
@@ -88,7 +98,13 @@ public final class TapBackend implements NetBackend {
      * {@code ifname} with {@link #open} (a device helper receives it that way and opens nothing itself).
      */
     public static TapBackend adopt(String ifname, int fd) {
+        if (Posix.DARWIN) throw linuxOnly(ifname);
         return new TapBackend(ifname, fd);
+    }
+
+    private static ConfigurationException linuxOnly(String ifname) {
+        return new ConfigurationException("TAP devices (--net tap:" + ifname + ") exist only on Linux: on this host use --net unixgram:SOCKET"
+                + " with a vfkit-style datagram socket (gvproxy -listen-vfkit unixgram://SOCKET) or --net passt:SOCKET with a passt-style stream socket.");
     }
 
     @Override public String describe() { return "tap:" + name; }

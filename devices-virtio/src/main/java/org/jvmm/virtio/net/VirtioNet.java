@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.jvmm.core.memory.GuestMemory;
-import org.jvmm.core.sys.linux.EventFd;
-import org.jvmm.core.sys.linux.LinuxLibc;
+import org.jvmm.core.sys.EventNotifier;
+import org.jvmm.core.sys.Posix;
 import org.jvmm.virtio.DeviceContext;
 import org.jvmm.virtio.ReceiveTransmitQueues;
 import org.jvmm.virtio.VirtioDevice;
@@ -44,7 +44,8 @@ public final class VirtioNet implements VirtioDevice {
 
     private final NetBackend backend;
     private final byte[] config;
-    private final EventFd wake = new EventFd();
+    /** Wakes the receive thread out of its poll when the device stops: an eventfd on Linux, a pipe on macOS. */
+    private final EventNotifier wake = EventNotifier.forHost();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong droppedTransmit = new AtomicLong(), droppedReceive = new AtomicLong();
     private final ReceiveTransmitQueues queues;
@@ -103,7 +104,7 @@ public final class VirtioNet implements VirtioDevice {
     @Override
     public synchronized void activate(DeviceContext context) {
         queues.start(context, () -> {
-            wake.await(0); // a stop signal left from the previous reset
+            clearWake(); // a stop signal left from the previous reset
             backend.offloads(context.features());
         });
     }
@@ -200,10 +201,16 @@ public final class VirtioNet implements VirtioDevice {
     /** Waits until the backend has input (true) or the device is stopping (false). */
     private boolean awaitFrame() {
         while (!queues.stopping()) {
-            int[] revents = LinuxLibc.poll(new int[] {backend.fd(), wake.fd()}, LinuxLibc.POLLIN, -1);
-            if (revents[1] != 0) wake.await(0);
+            int[] revents = Posix.poll(new int[] {backend.fd(), wake.fd()}, Posix.POLLIN, -1);
+            if (revents[1] != 0) clearWake();
             if (revents[0] != 0) return !queues.stopping();
         }
         return false;
+    }
+
+    /** Takes a pending wake-up, if there is one, without waiting. */
+    private void clearWake() {
+        // await() blocks on an empty eventfd, so it is called only once poll says the wake-up is there.
+        if ((Posix.poll(new int[] {wake.fd()}, Posix.POLLIN, 0)[0] & Posix.POLLIN) != 0) wake.await();
     }
 }

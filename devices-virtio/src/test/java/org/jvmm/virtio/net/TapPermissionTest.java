@@ -11,9 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A TAP device this process may not create is one sentence saying what to do. The test runs the open
- * in a child JVM started through {@code setpriv} without CAP_NET_ADMIN in its bounding set, so even root
- * cannot create an interface there.
+ * A TAP device this process may not create is one sentence saying what to do, and so is a TAP device on
+ * macOS. The permission test runs the open in a child JVM started through {@code setpriv} without
+ * CAP_NET_ADMIN in its bounding set, so even root cannot create an interface there.
  */
 @Timeout(120)
 class TapPermissionTest {
@@ -27,6 +27,13 @@ class TapPermissionTest {
                 System.out.println("CONFIG " + e.getMessage());
             }
         }
+    }
+
+    @Test
+    void onMacOsTheErrorSaysTapIsLinuxOnlyAndWhatToUseInstead() {
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> TapBackend.open("tap0", true));
+        assertEquals("TAP devices (--net tap:tap0) exist only on Linux: on this host use --net unixgram:SOCKET with a vfkit-style datagram"
+                + " socket (gvproxy -listen-vfkit unixgram://SOCKET) or --net passt:SOCKET with a passt-style stream socket.", e.getMessage());
     }
 
     @Test
