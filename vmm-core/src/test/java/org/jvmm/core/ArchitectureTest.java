@@ -32,13 +32,13 @@ class ArchitectureTest {
         noClasses().that().resideInAnyPackage("org.jvmm.core.hypervisor..", "org.jvmm.core.memory..",
                         "org.jvmm.core.bus..", "org.jvmm.core.irq..", "org.jvmm.core.run..", "org.jvmm.core.observe..",
                         "org.jvmm.core.platform..")
-                .should().dependOnClassesThat().resideInAPackage("org.jvmm.core.sys.linux..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.jvmm.core.sys.linux..", "org.jvmm.core.sys.darwin..")
                 .check(core);
     }
 
     @Test
     void onlyTheBindingPackagesCallTheLinker() {
-        noClasses().that().resideOutsideOfPackages("org.jvmm.core.sys.linux", "org.jvmm.core.sys.linux.kvm")
+        noClasses().that().resideOutsideOfPackages("org.jvmm.core.sys.linux", "org.jvmm.core.sys.linux.kvm", "org.jvmm.core.sys.darwin")
                 .should().dependOnClassesThat().belongToAnyOf(java.lang.foreign.Linker.class)
                 .check(core);
     }
