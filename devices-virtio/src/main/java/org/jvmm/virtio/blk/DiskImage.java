@@ -45,8 +45,6 @@ import org.jvmm.core.sys.linux.LinuxLibc;
 public final class DiskImage implements AutoCloseable {
 
     private static final int ZERO_CHUNK = 64 * 1024;
-    /** {@code <fcntl.h>}: the access-mode bits of the file status flags, and two of their values (the same on Linux and macOS). */
-    private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1;
 
     private final Path path;
     private final DescriptorFile file;
@@ -98,14 +96,14 @@ public final class DiskImage implements AutoCloseable {
         try {
             int mode;
             try {
-                mode = accessMode(fd);
+                mode = Posix.accessMode(fd);
             } catch (SysException e) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is not open (" + e.errnoName() + "): hand over an open image descriptor.", e);
             }
-            if (!readOnly && mode == O_RDONLY) {
+            if (!readOnly && mode == Posix.O_RDONLY) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open read-only: pass --ro or hand over a read-write descriptor.");
             }
-            if (mode == O_WRONLY) {
+            if (mode == Posix.O_WRONLY) {
                 throw new ConfigurationException("Disk descriptor " + fd + " for " + path + " is open write-only: hand over a descriptor open for reading.");
             }
             lock(fd, path, readOnly);
@@ -119,12 +117,6 @@ public final class DiskImage implements AutoCloseable {
     /** An image on {@code fd} whose libc calls are {@code calls}: for tests of the I/O loops. */
     static DiskImage onDescriptor(int fd, Path path, boolean readOnly, long size, FileCalls calls) {
         return new DiskImage(path, new DescriptorFile(fd, path.toString(), calls), readOnly, size);
-    }
-
-    /** {@code fd}'s access mode: {@link #O_RDONLY}, {@link #O_WRONLY} or read-write. */
-    private static int accessMode(int fd) {
-        // Posix.isReadOnly cannot tell write-only from read-write, and adopt must refuse write-only.
-        return (Posix.DARWIN ? DarwinLibc.fcntl(fd, DarwinLibc.F_GETFL, 0) : LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0)) & O_ACCMODE;
     }
 
     /** Takes the image's lock on {@code fd}: shared for a read-only image, exclusive otherwise. */

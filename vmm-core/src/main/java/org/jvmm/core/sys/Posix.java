@@ -107,10 +107,12 @@ public final class Posix {
                 : LinuxLibc.open(path, (readOnly ? LinuxLibc.O_RDONLY : LinuxLibc.O_RDWR) | LinuxLibc.O_CLOEXEC, 0);
     }
 
-    /** Whether {@code fd} was opened for reading only (its access mode, from {@code F_GETFL}). */
-    public static boolean isReadOnly(int fd) {
-        return DARWIN ? (DarwinLibc.fcntl(fd, DarwinLibc.F_GETFL, 0) & 3) == DarwinLibc.O_RDONLY
-                : (LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0) & 3) == LinuxLibc.O_RDONLY;
+    /** {@code <fcntl.h>}: the access modes {@link #accessMode} returns, the same numbers on Linux and macOS. */
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
+
+    /** How {@code fd} was opened: {@link #O_RDONLY}, {@link #O_WRONLY} or {@link #O_RDWR} ({@code F_GETFL & O_ACCMODE}). */
+    public static int accessMode(int fd) {
+        return (DARWIN ? DarwinLibc.fcntl(fd, DarwinLibc.F_GETFL, 0) : LinuxLibc.fcntl(fd, LinuxLibc.F_GETFL, 0)) & 3;
     }
 
     /**
