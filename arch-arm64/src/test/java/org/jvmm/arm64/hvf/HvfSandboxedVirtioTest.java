@@ -10,32 +10,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.jvmm.arm64.Arm64Layout;
-import org.jvmm.arm64.Arm64Platform;
 import org.jvmm.core.hypervisor.VcpuExit;
 import org.jvmm.core.memory.MemoryRegion;
-import org.jvmm.core.run.Machine;
-import org.jvmm.core.run.MachineExit;
 import org.jvmm.sandbox.Sandbox;
 import org.jvmm.sandbox.SandboxedDevices;
 import org.jvmm.virtio.VirtioDevice;
 import org.jvmm.virtio.VirtioMmioDevices;
-import org.jvmm.virtio.blk.VirtioBlock;
 import org.jvmm.virtio.mmio.VirtioMmioRegisters;
-import org.jvmm.virtio.mmio.VirtioMmioTransport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,8 +61,7 @@ class HvfSandboxedVirtioTest {
     @Test
     void theCVirtioGuestPassesWithHelperProcessesKickedThroughPipes() throws Exception {
         Path kernel = HvfSim.cGuest(HvfVirtioTest.repoRoot().resolve("guests/virtio/virtio_test.c"));
-        byte[] initial = new byte[HvfVirtioTest.SECTORS * VirtioBlock.SECTOR_SIZE];
-        Arrays.fill(initial, HvfVirtioTest.UNTOUCHED);
+        byte[] initial = HvfVirtioTest.initialImage();
         Path image = Files.write(dir.resolve("disk.img"), initial);
 
         ByteArrayOutputStream consoleOut = new ByteArrayOutputStream();
@@ -90,84 +75,31 @@ class HvfSandboxedVirtioTest {
         VirtioMmioDevices virtio = new VirtioMmioDevices(Arm64Layout.VIRTIO_MMIO_BASE, Arm64Layout.VIRTIO_MMIO_SIZE, spis);
         devices.forEach(virtio::add);
 
-        List<String> reasons = Collections.synchronizedList(new ArrayList<>());
-        Logger transportLog = Logger.getLogger(VirtioMmioTransport.class.getName());
-        Level levelBefore = transportLog.getLevel();
-        Handler needsReset = new Handler() {
-            @Override public void publish(LogRecord r) {
-                if (r.getMessage().contains("device needs reset") && r.getParameters() != null && r.getParameters().length > 1) {
-                    reasons.add(String.valueOf(r.getParameters()[1]));
-                }
-            }
-            @Override public void flush() {}
-            @Override public void close() {}
-        };
-        transportLog.setLevel(Level.ALL);
-        transportLog.addHandler(needsReset);
         AtomicLong queueNotifyExits = new AtomicLong();
         long slots = (long) Arm64Layout.VIRTIO_MMIO_COUNT * Arm64Layout.VIRTIO_MMIO_SIZE;
-        ByteArrayOutputStream uart = new ByteArrayOutputStream();
-        MachineExit exit;
-        List<Integer> statusAtEnd;
-        List<MemoryRegion> ram;
-        try (Machine m = Machine.builder(new Arm64Platform()).kernel(kernel).memory(64L << 20).cpus(1)
-                .console(InputStream.nullInputStream(), uart).extension(virtio)
-                .observer((cpu, e, device, value, nanos) -> {
-                    if (e instanceof VcpuExit.MmioWrite w) {
-                        long offset = w.address() - Arm64Layout.VIRTIO_MMIO_BASE;
-                        if (offset >= 0 && offset < slots && offset % Arm64Layout.VIRTIO_MMIO_SIZE == VirtioMmioRegisters.QUEUE_NOTIFY) {
-                            queueNotifyExits.incrementAndGet();
-                        }
-                    }
-                })
-                .build()) {
-            ram = m.memory().regions();
-            ExecutorService guard = Executors.newSingleThreadExecutor();
-            try {
-                exit = guard.submit(m::run).get(180, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                m.stop("hang guard");
-                throw new AssertionError("the guest did not finish; PL011 so far:\n" + text(uart) + "\nNEEDS_RESET: " + reasons);
-            } finally {
-                guard.shutdownNow();
+        HvfVirtioTest.Outcome o = HvfVirtioTest.runGuest(kernel, virtio, (cpu, e, device, value, nanos) -> {
+            if (e instanceof VcpuExit.MmioWrite w) {
+                long offset = w.address() - Arm64Layout.VIRTIO_MMIO_BASE;
+                if (offset >= 0 && offset < slots && offset % Arm64Layout.VIRTIO_MMIO_SIZE == VirtioMmioRegisters.QUEUE_NOTIFY) {
+                    queueNotifyExits.incrementAndGet();
+                }
             }
-            statusAtEnd = virtio.transports().stream().map(VirtioMmioTransport::status).toList();
-        } finally {
-            transportLog.removeHandler(needsReset);
-            transportLog.setLevel(levelBefore);
-        }
-        String out = text(uart);
-        assertEquals(HvfVirtioTest.expectedTranscript("aarch64"), out, "NEEDS_RESET reasons: " + reasons);
-        assertEquals(0, exit.exitCode(), exit + "\n" + out);
-        assertEquals(List.of(0, 0), statusAtEnd, "the guest resets both devices last");
+        }, 180);
+        assertEquals(HvfVirtioTest.expectedTranscript("aarch64"), o.uart(), "NEEDS_RESET reasons: " + o.reasons());
+        assertEquals(0, o.exit().exitCode(), o.exit() + "\n" + o.uart());
+        assertEquals(List.of(0, 0), o.statusAtEnd(), "the guest resets both devices last");
         assertTrue(queueNotifyExits.get() > 0, "kicks must arrive as QueueNotify exits on a hypervisor without ioeventfd");
-        for (MemoryRegion r : ram) {
+        for (MemoryRegion r : o.ram()) {
             assertTrue(r.fd() >= 0, "guest RAM " + r + " has no descriptor to hand to the helpers");
             assertEquals(0, r.segment().address() % HvfArm64Hypervisor.PAGE_SIZE, "guest RAM " + r + " is not 16 KiB-aligned");
         }
-        assertEquals(6, reasons.size(), "one NEEDS_RESET per broken ring (five blk, one console), each reported by its helper: " + reasons);
-        for (String r : reasons) assertTrue(r.contains("queue 0: the vhost-user back-end reported an error"), r);
+        assertEquals(6, o.reasons().size(), "one NEEDS_RESET per broken ring (five blk, one console), each reported by its helper: " + o.reasons());
+        for (String r : o.reasons()) assertTrue(r.contains("queue 0: the vhost-user back-end reported an error"), r);
         assertTrue(lost.isEmpty(), "no helper was lost: " + lost);
         // The console helper's output reaches jvmm through its relay a moment after the guest wrote it.
         String expectedConsole = "hello from aarch64\necho: " + HvfVirtioTest.HOST_LINE;
-        for (int i = 0; i < 300 && !text(consoleOut).equals(expectedConsole); i++) Thread.sleep(100);
-        assertEquals(expectedConsole, text(consoleOut));
-
-        byte[] file = Files.readAllBytes(image);
-        assertEquals(initial.length, file.length, "the image changed size");
-        List<Integer> wrong = new ArrayList<>();
-        for (int i = 0; i < file.length; i++) {
-            int sector = i / VirtioBlock.SECTOR_SIZE, offset = i % VirtioBlock.SECTOR_SIZE;
-            byte expected = sector >= 1 && sector <= 7 ? (byte) (sector * 31 + offset * 7 + 3) : HvfVirtioTest.UNTOUCHED;
-            if (file[i] != expected) wrong.add(i);
-        }
-        assertTrue(wrong.isEmpty(), wrong.size() + " bytes differ from what the guest should have written, first at "
-                + wrong.subList(0, Math.min(8, wrong.size())));
-    }
-
-    private static String text(ByteArrayOutputStream b) {
-        synchronized (b) {
-            return b.toString(StandardCharsets.UTF_8);
-        }
+        for (int i = 0; i < 300 && !HvfVirtioTest.text(consoleOut).equals(expectedConsole); i++) Thread.sleep(100);
+        assertEquals(expectedConsole, HvfVirtioTest.text(consoleOut));
+        HvfVirtioTest.assertImageHoldsTheGuestsWrites(image, initial);
     }
 }

@@ -25,6 +25,8 @@ import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import org.jvmm.arm64.Arm64Layout;
 import org.jvmm.arm64.Arm64Platform;
+import org.jvmm.core.memory.MemoryRegion;
+import org.jvmm.core.observe.ExitObserver;
 import org.jvmm.core.run.Machine;
 import org.jvmm.core.run.MachineExit;
 import org.jvmm.virtio.VirtioMmioDevices;
@@ -97,8 +99,7 @@ class HvfVirtioTest {
     @Test
     void theCVirtioGuestDrivesTheDiskAndTheConsoleAndSurvivesBrokenRings() throws Exception {
         Path kernel = HvfSim.cGuest(repoRoot().resolve("guests/virtio/virtio_test.c"));
-        byte[] initial = new byte[SECTORS * VirtioBlock.SECTOR_SIZE];
-        Arrays.fill(initial, UNTOUCHED);
+        byte[] initial = initialImage();
         Path image = Files.write(dir.resolve("disk.img"), initial);
 
         List<Integer> spis = IntStream.range(0, Arm64Layout.VIRTIO_MMIO_COUNT).map(Arm64Layout::virtioMmioSpi).boxed().toList();
@@ -107,6 +108,33 @@ class HvfVirtioTest {
         VirtioMmioDevices virtio = new VirtioMmioDevices(Arm64Layout.VIRTIO_MMIO_BASE, Arm64Layout.VIRTIO_MMIO_SIZE, spis)
                 .add(new VirtioBlock(DiskImage.open(image, false)))
                 .add(new VirtioConsole(typed, virtioConsole, 80, 25));
+        Outcome o = runGuest(kernel, virtio, (cpu, e, device, value, nanos) -> {}, 90);
+        assertEquals(expectedTranscript("aarch64"), o.uart());
+        assertEquals(0, o.exit().exitCode(), o.exit() + "\n" + o.uart());
+        assertEquals(List.of(0, 0), o.statusAtEnd(), "the guest resets both devices last");
+        assertEquals(BROKEN_RING_REASONS.size(), o.reasons().size(), "one device error per broken ring: " + o.reasons());
+        for (int i = 0; i < o.reasons().size(); i++) {
+            assertTrue(o.reasons().get(i).contains(BROKEN_RING_REASONS.get(i)), "broken ring " + i + ": " + o.reasons().get(i));
+        }
+        assertEquals("hello from aarch64\necho: " + HOST_LINE, text(virtioConsole));
+        assertImageHoldsTheGuestsWrites(image, initial);
+    }
+
+    /** What a run of the guest left: how the machine ended, the PL011 transcript, the reason of each DEVICE_NEEDS_RESET, each transport's status at the end, and guest RAM. */
+    record Outcome(MachineExit exit, String uart, List<String> reasons, List<Integer> statusAtEnd, List<MemoryRegion> ram) {}
+
+    /** The image the guest starts with: every byte {@link #UNTOUCHED}. */
+    static byte[] initialImage() {
+        byte[] initial = new byte[SECTORS * VirtioBlock.SECTOR_SIZE];
+        Arrays.fill(initial, UNTOUCHED);
+        return initial;
+    }
+
+    /**
+     * Runs {@code kernel} on one vCPU with {@code virtio} (hang guard: {@code timeoutSeconds}), collecting the
+     * reasons the transports log for DEVICE_NEEDS_RESET.
+     */
+    static Outcome runGuest(Path kernel, VirtioMmioDevices virtio, ExitObserver observer, int timeoutSeconds) throws Exception {
         List<String> reasons = Collections.synchronizedList(new ArrayList<>());
         Logger transportLog = Logger.getLogger(VirtioMmioTransport.class.getName());
         Level levelBefore = transportLog.getLevel();
@@ -122,34 +150,28 @@ class HvfVirtioTest {
         transportLog.setLevel(Level.ALL); // past the first few errors the transport logs at FINE
         transportLog.addHandler(needsReset);
         ByteArrayOutputStream uart = new ByteArrayOutputStream();
-        MachineExit exit;
-        List<Integer> statusAtEnd;
         try (Machine m = Machine.builder(new Arm64Platform()).kernel(kernel).memory(64L << 20).cpus(1)
-                .console(InputStream.nullInputStream(), uart).extension(virtio).build()) {
+                .console(InputStream.nullInputStream(), uart).extension(virtio).observer(observer).build()) {
+            MachineExit exit;
             ExecutorService guard = Executors.newSingleThreadExecutor();
             try {
-                exit = guard.submit(m::run).get(90, TimeUnit.SECONDS);
+                exit = guard.submit(m::run).get(timeoutSeconds, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
                 m.stop("hang guard");
-                throw new AssertionError("the guest did not finish; PL011 so far:\n" + text(uart));
+                throw new AssertionError("the guest did not finish; PL011 so far:\n" + text(uart) + "\nNEEDS_RESET: " + reasons);
             } finally {
                 guard.shutdownNow();
             }
-            statusAtEnd = virtio.transports().stream().map(VirtioMmioTransport::status).toList();
+            List<Integer> status = virtio.transports().stream().map(VirtioMmioTransport::status).toList();
+            return new Outcome(exit, text(uart), List.copyOf(reasons), status, m.memory().regions());
         } finally {
             transportLog.removeHandler(needsReset);
             transportLog.setLevel(levelBefore);
         }
-        String out = text(uart);
-        assertEquals(expectedTranscript("aarch64"), out);
-        assertEquals(0, exit.exitCode(), exit + "\n" + out);
-        assertEquals(List.of(0, 0), statusAtEnd, "the guest resets both devices last");
-        assertEquals(BROKEN_RING_REASONS.size(), reasons.size(), "one device error per broken ring: " + reasons);
-        for (int i = 0; i < reasons.size(); i++) {
-            assertTrue(reasons.get(i).contains(BROKEN_RING_REASONS.get(i)), "broken ring " + i + ": " + reasons.get(i));
-        }
-        assertEquals("hello from aarch64\necho: " + HOST_LINE, text(virtioConsole));
+    }
 
+    /** The guest's pattern in sectors 1-7 and {@link #UNTOUCHED} everywhere else, in particular the last sector that a write past the end must not reach. */
+    static void assertImageHoldsTheGuestsWrites(Path image, byte[] initial) throws IOException {
         byte[] file = Files.readAllBytes(image);
         assertEquals(initial.length, file.length, "the image changed size");
         List<Integer> wrong = new ArrayList<>();
@@ -162,7 +184,7 @@ class HvfVirtioTest {
                 + wrong.subList(0, Math.min(8, wrong.size())));
     }
 
-    private static String text(ByteArrayOutputStream b) {
+    static String text(ByteArrayOutputStream b) {
         synchronized (b) {
             return b.toString(StandardCharsets.UTF_8);
         }
