@@ -2,7 +2,6 @@ package org.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -44,46 +43,29 @@ class HvfCliTest {
 
     @TempDir Path dir;
 
-    static void require(boolean present, String what) {
-        if (!present && Boolean.getBoolean("jvmm.requireAll")) throw new AssertionError(what + " is missing and jvmm.requireAll is set");
-        assumeTrue(present, what + " is missing");
-    }
-
-    static boolean onPath(String tool) {
-        return Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-    }
-
-    void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), command[0] + " hung");
-        assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + log);
-    }
-
     static Path root() {
         return Path.of(System.getProperty("jvmm.repoRoot", "..")).toAbsolutePath();
     }
 
     /** hvfsim, built as arch-arm64's tests build it. */
     Path simulator() throws IOException, InterruptedException {
-        require(onPath("gcc"), "gcc");
-        require(Files.exists(Path.of("/usr/include/unicorn/unicorn.h")), "libunicorn-dev (Unicorn's headers)");
-        run("gcc", "-Wall", "-Werror", "-Wno-unused-parameter", "-shared", "-fPIC", "-O2", "-o", "libhvfsim.so",
+        TestTools.require(TestTools.onPath("gcc"), "gcc");
+        TestTools.require(Files.exists(Path.of("/usr/include/unicorn/unicorn.h")), "libunicorn-dev (Unicorn's headers)");
+        TestTools.run(dir, "gcc", "-Wall", "-Werror", "-Wno-unused-parameter", "-shared", "-fPIC", "-O2", "-o", "libhvfsim.so",
                 root().resolve("arch-arm64/src/test/hvfsim/hvfsim.c").toString(), "-lunicorn", "-lpthread");
         return dir.resolve("libhvfsim.so");
     }
 
     /** The C virtio test guest as an arm64 Image, built as arch-arm64's HvfVirtioTest builds it. */
     Path guest() throws IOException, InterruptedException {
-        for (String t : List.of("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-objcopy")) require(onPath(t), t);
+        for (String t : List.of("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ld", "aarch64-linux-gnu-objcopy")) TestTools.require(TestTools.onPath(t), t);
         Path guests = root().resolve("arch-arm64/src/test/guests");
-        run("aarch64-linux-gnu-gcc", "-c", "-I", guests.toString(), "-o", "start.o", guests.resolve("virtio_start.S").toString());
-        run("aarch64-linux-gnu-gcc", "-c", "-ffreestanding", "-fno-builtin", "-fno-pie", "-mgeneral-regs-only", "-O2",
+        TestTools.run(dir, "aarch64-linux-gnu-gcc", "-c", "-I", guests.toString(), "-o", "start.o", guests.resolve("virtio_start.S").toString());
+        TestTools.run(dir, "aarch64-linux-gnu-gcc", "-c", "-ffreestanding", "-fno-builtin", "-fno-pie", "-mgeneral-regs-only", "-O2",
                 "-Wall", "-Wextra", "-Werror", "-o", "virtio_test.o", root().resolve("guests/virtio/virtio_test.c").toString());
-        run("aarch64-linux-gnu-ld", "-T", guests.resolve("virtio.ld").toString(), "--build-id=none", "-o", "virtio_test.elf",
+        TestTools.run(dir, "aarch64-linux-gnu-ld", "-T", guests.resolve("virtio.ld").toString(), "--build-id=none", "-o", "virtio_test.elf",
                 "start.o", "virtio_test.o");
-        run("aarch64-linux-gnu-objcopy", "-O", "binary", "virtio_test.elf", "virtio_test.img");
+        TestTools.run(dir, "aarch64-linux-gnu-objcopy", "-O", "binary", "virtio_test.elf", "virtio_test.img");
         return dir.resolve("virtio_test.img");
     }
 

@@ -3,7 +3,6 @@ package org.jvmm.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,40 +29,23 @@ class SandboxCliKvmTest {
 
     @TempDir Path dir;
 
-    static void require(boolean present, String what) {
-        if (!present && Boolean.getBoolean("jvmm.requireAll")) throw new AssertionError(what + " is missing and jvmm.requireAll is set");
-        assumeTrue(present, what + " is missing");
-    }
-
-    static boolean onPath(String tool) {
-        return Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-    }
-
-    void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command[0] + " hung");
-        assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + log);
-    }
-
     private Path buildGuest() throws IOException, InterruptedException {
-        for (String tool : List.of("nasm", "gcc", "ld", "objcopy")) require(onPath(tool), tool);
+        for (String tool : List.of("nasm", "gcc", "ld", "objcopy")) TestTools.require(TestTools.onPath(tool), tool);
         Path root = Path.of(System.getProperty("jvmm.repoRoot", "..")).toAbsolutePath();
         Path probe = root.resolve("arch-x86/src/test/probe");
-        run("nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
-        run("gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-sse", "-mno-red-zone", "-fno-pic",
+        TestTools.run(dir, "nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
+        TestTools.run(dir, "gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-sse", "-mno-red-zone", "-fno-pic",
                 "-fno-pie", "-O2", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
                 "-o", "virtio_test.o", root.resolve("guests/virtio/virtio_test.c").toString());
-        run("ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
+        TestTools.run(dir, "ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
                 "-o", "virtio_test.elf", "header.o", "virtio_test.o");
-        run("objcopy", "-O", "binary", "virtio_test.elf", "virtio_test.bzImage");
+        TestTools.run(dir, "objcopy", "-O", "binary", "virtio_test.elf", "virtio_test.bzImage");
         return dir.resolve("virtio_test.bzImage");
     }
 
     @Test
     void aKilledHelperStopsTheVmCleanlyWhenAskedTo() throws Exception {
-        require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm");
+        TestTools.require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm");
         Path kernel = buildGuest();
         Path disk = Files.write(dir.resolve("disk.img"), new byte[64 * 512]);
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();

@@ -3,8 +3,6 @@ package org.jvmm.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,7 +11,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -40,8 +37,8 @@ class TerminalTest {
 
     @Test
     void rawWhileTheGuestRunsCtrlAXEndsItAndTheTerminalIsRestored() throws Exception {
-        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
-        for (String tool : TOOLS) require(onPath(tool), tool);
+        TestTools.require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) TestTools.require(TestTools.onPath(tool), tool);
         Path guest = buildEchoGuest();
 
         Path before = dir.resolve("stty-before"), after = dir.resolve("stty-after");
@@ -82,12 +79,12 @@ class TerminalTest {
     @Test
     @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // opening a FIFO nobody opens would block
     void withInputFromAPipeTheTerminalShowsTheGuestsLineEndsAsSent() throws Exception {
-        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
-        for (String tool : TOOLS) require(onPath(tool), tool);
-        require(onPath("mkfifo"), "mkfifo");
+        TestTools.require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) TestTools.require(TestTools.onPath(tool), tool);
+        TestTools.require(TestTools.onPath("mkfifo"), "mkfifo");
         Path guest = buildEchoGuest();
         Path fifo = dir.resolve("stdin.fifo");
-        run("mkfifo", fifo.toString());
+        TestTools.run(dir, "mkfifo", fifo.toString());
 
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String command = quote(java) + " --enable-native-access=ALL-UNNAMED -cp " + quote(System.getProperty("java.class.path"))
@@ -122,8 +119,8 @@ class TerminalTest {
 
     @Test
     void sigtermStopsTheMachineWithItsStatisticsAndRestoresTheTerminal() throws Exception {
-        require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
-        for (String tool : TOOLS) require(onPath(tool), tool);
+        TestTools.require(Files.isReadable(Path.of("/dev/kvm")) && Files.isWritable(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : TOOLS) TestTools.require(TestTools.onPath(tool), tool);
         Path guest = buildEchoGuest();
 
         Path before = dir.resolve("stty-before"), after = dir.resolve("stty-after"), pid = dir.resolve("pid");
@@ -185,36 +182,18 @@ class TerminalTest {
         Path root = Path.of(System.getProperty("jvmm.repoRoot", ".."));
         Path probe = root.resolve("arch-x86/src/test/probe").toAbsolutePath();
         Path source = root.resolve("jvmm/src/test/guest/echo.c").toAbsolutePath();
-        run("nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
-        run("gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-red-zone", "-fno-pic",
+        TestTools.run(dir, "nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
+        TestTools.run(dir, "gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-red-zone", "-fno-pic",
                 "-fno-pie", "-O2", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
                 "-Wall", "-Wno-unused-parameter", "-o", "echo.o", source.toString());
-        run("ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
+        TestTools.run(dir, "ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
                 "-o", "echo.elf", "header.o", "echo.o");
-        run("objcopy", "-O", "binary", "echo.elf", "echo.bzImage");
+        TestTools.run(dir, "objcopy", "-O", "binary", "echo.elf", "echo.bzImage");
         return dir.resolve("echo.bzImage");
-    }
-
-    private void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(new ArrayList<>(List.of(command))).directory(dir.toFile())
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) fail(String.join(" ", command) + " failed:\n" + log);
     }
 
     private static String quote(Object s) {
         return "'" + s.toString().replace("'", "'\\''") + "'";
     }
 
-    private static void require(boolean present, String what) {
-        if (!present && Boolean.getBoolean("jvmm.requireAll")) fail(what + " is missing and jvmm.requireAll is set");
-        assumeTrue(present, what + " is missing");
-    }
-
-    private static boolean onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(d, tool))) return true;
-        }
-        return false;
-    }
 }

@@ -1,7 +1,6 @@
 package org.jvmm.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -34,44 +33,26 @@ class VirtioCliKvmTest {
     boolean namespaceCreated;
     Process passt;
 
-    static void require(boolean present, String what) {
-        if (!present && Boolean.getBoolean("jvmm.requireAll")) fail(what + " is missing and jvmm.requireAll is set");
-        assumeTrue(present, what + " is missing");
-    }
-
-    static boolean onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(d, tool))) return true;
-        }
-        return false;
-    }
-
     @AfterEach
     void cleanUp() throws Exception {
         if (passt != null) {
             passt.destroy();
             passt.waitFor(10, TimeUnit.SECONDS);
         }
-        if (namespaceCreated) run("ip", "netns", "del", namespace);
-    }
-
-    void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).directory(dir.toFile()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) fail(String.join(" ", command) + " failed:\n" + log);
+        if (namespaceCreated) TestTools.run(dir, "ip", "netns", "del", namespace);
     }
 
     private Path buildNetGuest() throws IOException, InterruptedException {
         Path root = Path.of(System.getProperty("jvmm.repoRoot", ".."));
         Path probe = root.resolve("arch-x86/src/test/probe").toAbsolutePath();
         Path source = root.resolve("devices-virtio/src/test/guests/net.c").toAbsolutePath();
-        run("nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
-        run("gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-red-zone", "-fno-pic",
+        TestTools.run(dir, "nasm", "-f", "elf64", "-o", "header.o", probe.resolve("header.asm").toString());
+        TestTools.run(dir, "gcc", "-c", "-ffreestanding", "-fno-builtin", "-mgeneral-regs-only", "-mno-red-zone", "-fno-pic",
                 "-fno-pie", "-O2", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fcf-protection=none",
                 "-Wall", "-Wno-unused-parameter", "-o", "net.o", source.toString());
-        run("ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
+        TestTools.run(dir, "ld", "-nostdlib", "-static", "--no-warn-rwx-segments", "-T", probe.resolve("probe.ld").toString(),
                 "-o", "net.elf", "header.o", "net.o");
-        run("objcopy", "-O", "binary", "net.elf", "net.bzImage");
+        TestTools.run(dir, "objcopy", "-O", "binary", "net.elf", "net.bzImage");
         return dir.resolve("net.bzImage");
     }
 
@@ -79,17 +60,17 @@ class VirtioCliKvmTest {
     @ParameterizedTest
     @ValueSource(strings = {"process", "none"})
     void netPasstReachesTheGuestThroughTheX86Layout(String sandbox) throws Exception {
-        require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm");
-        for (String tool : List.of("nasm", "gcc", "ld", "objcopy", "ip", "passt")) require(onPath(tool), tool);
-        require("root".equals(System.getProperty("user.name")), "root (network namespaces)");
+        TestTools.require(Files.exists(Path.of("/dev/kvm")), "/dev/kvm");
+        for (String tool : List.of("nasm", "gcc", "ld", "objcopy", "ip", "passt")) TestTools.require(TestTools.onPath(tool), tool);
+        TestTools.require("root".equals(System.getProperty("user.name")), "root (network namespaces)");
         Path kernel = buildNetGuest();
-        run("ip", "netns", "add", namespace);
+        TestTools.run(dir, "ip", "netns", "add", namespace);
         namespaceCreated = true;
-        run("ip", "-n", namespace, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-        run("ip", "-n", namespace, "addr", "add", "10.99.0.1/24", "dev", "v0");
-        run("ip", "-n", namespace, "link", "set", "v1", "up");
-        run("ip", "-n", namespace, "link", "set", "v0", "up");
-        run("ip", "-n", namespace, "route", "add", "default", "via", "10.99.0.254", "dev", "v0");
+        TestTools.run(dir, "ip", "-n", namespace, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+        TestTools.run(dir, "ip", "-n", namespace, "addr", "add", "10.99.0.1/24", "dev", "v0");
+        TestTools.run(dir, "ip", "-n", namespace, "link", "set", "v1", "up");
+        TestTools.run(dir, "ip", "-n", namespace, "link", "set", "v0", "up");
+        TestTools.run(dir, "ip", "-n", namespace, "route", "add", "default", "via", "10.99.0.254", "dev", "v0");
         Path socket = dir.resolve("passt.sock");
         dir.toFile().setWritable(true, false); // passt drops to nobody and creates its socket here
         dir.toFile().setExecutable(true, false);
