@@ -195,23 +195,6 @@ hv_return_t hv_vm_destroy(void) {
     return r;
 }
 
-hv_return_t hv_vm_allocate(void **uvap, size_t size, uint64_t flags) {
-    if (uvap == NULL || size == 0 || size % PAGE_16K || flags != 0) return HV_BAD_ARGUMENT;
-    /* Over-allocate to hand back a 16 KiB-aligned start, as Apple silicon pages are. */
-    uint8_t *p = mmap(NULL, size + PAGE_16K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return HV_NO_RESOURCES;
-    uint8_t *a = (uint8_t *)(((uintptr_t)p + PAGE_16K - 1) & ~(PAGE_16K - 1));
-    if (a > p) munmap(p, a - p);
-    munmap(a + size, (p + size + PAGE_16K) - (a + size));
-    *uvap = a;
-    return HV_SUCCESS;
-}
-
-hv_return_t hv_vm_deallocate(void *uva, size_t size) {
-    if (((uintptr_t)uva % PAGE_16K) || size % PAGE_16K) return HV_BAD_ARGUMENT;
-    return munmap(uva, size) == 0 ? HV_SUCCESS : HV_BAD_ARGUMENT;
-}
-
 static int prot_of(uint64_t flags) {
     return (flags & HV_MEMORY_READ ? UC_PROT_READ : 0) | (flags & HV_MEMORY_WRITE ? UC_PROT_WRITE : 0)
          | (flags & HV_MEMORY_EXEC ? UC_PROT_EXEC : 0);

@@ -21,7 +21,7 @@ import org.jvmm.core.platform.Platforms;
 
 /**
  * The FFM binding of the arm64 Hypervisor.framework C API: one downcall per {@code hv_*} function jvmm uses,
- * following the macOS SDK headers {@code <Hypervisor/hv_vm.h>}, {@code hv_vm_config.h}, {@code hv_vm_allocate.h},
+ * following the macOS SDK headers {@code <Hypervisor/hv_vm.h>}, {@code hv_vm_config.h},
  * {@code hv_vcpu.h}, {@code hv_vcpu_types.h}, {@code hv_gic.h}, {@code hv_gic_config.h},
  * {@code hv_gic_parameters.h} and {@code <arm64/hv/hv_kern_types.h>} (signatures, constants and layouts as
  * collected in reference/hvf-arm64.md §2–§3), plus the three libSystem functions the backend needs
@@ -185,7 +185,7 @@ public final class Hvf {
     /** Whether the functions are the real framework's (false: a simulation named by {@value #LIBRARY_PROPERTY}). */
     public boolean isRealFramework() { return source.equals(FRAMEWORK_PATH); }
 
-    // ---- hv_vm.h, hv_vm_config.h, hv_vm_allocate.h ---------------------------------------------------
+    // ---- hv_vm.h, hv_vm_config.h ---------------------------------------------------------------------
 
     /** {@code hv_vm_config_create()} (13.0+), or {@link MemorySegment#NULL} on older macOS (then the defaults apply). */
     public MemorySegment vmConfigCreate() {
@@ -253,28 +253,6 @@ public final class Hvf {
             check("hv_vm_unmap", (int) vmUnmap.invokeExact(ipa, size));
         } catch (Throwable t) {
             throw rethrow("hv_vm_unmap", t);
-        }
-    }
-
-    /** {@code hv_vm_allocate(&uva, size, HV_ALLOCATE_DEFAULT)} (12.1+): page-aligned anonymous memory fit for {@code hv_vm_map}. */
-    public MemorySegment vmAllocate(long size) {
-        MethodHandle h = since("hv_vm_allocate", "12.1", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ADDRESS);
-            check("hv_vm_allocate", (int) h.invokeExact(out, size, 0L));
-            return out.get(ADDRESS, 0).reinterpret(size);
-        } catch (Throwable t) {
-            throw rethrow("hv_vm_allocate", t);
-        }
-    }
-
-    /** {@code hv_vm_deallocate(uva, size)}. */
-    public void vmDeallocate(MemorySegment memory) {
-        MethodHandle h = since("hv_vm_deallocate", "12.1", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-        try {
-            check("hv_vm_deallocate", (int) h.invokeExact(memory, memory.byteSize()));
-        } catch (Throwable t) {
-            throw rethrow("hv_vm_deallocate", t);
         }
     }
 

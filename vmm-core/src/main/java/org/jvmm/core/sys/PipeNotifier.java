@@ -1,5 +1,7 @@
 package org.jvmm.core.sys;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -83,11 +85,10 @@ public final class PipeNotifier implements EventNotifier {
      * nothing (another reader won the race) waits again.
      */
     public static long await(int fd) {
-        byte[] buffer = new byte[DRAIN];
         while (true) {
             try {
-                Posix.poll(new int[] {fd}, POLL_IN, -1);
-                long n = drain(fd, buffer);
+                Posix.poll(new int[] {fd}, Posix.POLLIN, -1);
+                long n = drain(fd);
                 if (n != 0) return n;
             } catch (SysException e) {
                 if (!Posix.interrupted(e)) throw e;
@@ -95,32 +96,28 @@ public final class PipeNotifier implements EventNotifier {
         }
     }
 
-    private static final int POLL_IN = Posix.POLLIN;
+    /** Each thread's landing place for drained signals: native, so a drain neither allocates nor copies. */
+    private static final ThreadLocal<MemorySegment> DRAINED = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(DRAIN));
 
     /**
-     * Takes what is pending on the non-blocking descriptor {@code fd} without waiting: the count of bytes
-     * read (an eventfd's 8, however large its counter), 0 if nothing was pending.
+     * Takes what is pending on {@code fd} without waiting: the count of bytes read (an eventfd's 8, however
+     * large its counter), 0 if nothing was pending. One read, and more only while a read fills the buffer and
+     * the descriptor is still readable: the common case (a few signals, or an eventfd) costs one call, and a
+     * blocking descriptor is never read when empty.
      */
     public static long drain(int fd) {
-        return drain(fd, new byte[DRAIN]);
-    }
-
-    /**
-     * One read, and more only while a read fills the buffer and the descriptor is still readable: the common
-     * case (a few signals, or an eventfd) costs one call, and a blocking descriptor is never read when empty.
-     */
-    private static long drain(int fd, byte[] buffer) {
+        MemorySegment buffer = DRAINED.get();
         long total = 0;
         while (true) {
-            int n;
+            long n;
             try {
-                n = Posix.read(fd, buffer, 0, buffer.length);
+                n = Posix.read(fd, buffer);
             } catch (SysException e) {
                 if (Posix.wouldBlock(e) || Posix.interrupted(e)) return total;
                 throw e;
             }
             total += n;
-            if (n < buffer.length || (Posix.poll(new int[] {fd}, POLL_IN, 0)[0] & POLL_IN) == 0) return total;
+            if (n < DRAIN || (Posix.poll(new int[] {fd}, Posix.POLLIN, 0)[0] & Posix.POLLIN) == 0) return total;
         }
     }
 
